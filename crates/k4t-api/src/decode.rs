@@ -1,0 +1,1 @@
+//! Decoding request bodies.
