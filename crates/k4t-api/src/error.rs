@@ -368,6 +368,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     BadRequest(String),
+    /// A 422 without field causes (e.g. a JSON patch that cannot apply).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("Unauthorized")]
     Unauthorized,
     #[error("{}", forbidden_message(resource, name, message))]
@@ -473,7 +476,7 @@ impl ApiError {
         match self {
             Self::NotFound { .. } | Self::UnknownPath => 404,
             Self::AlreadyExists { .. } | Self::Conflict { .. } => 409,
-            Self::Invalid { .. } => 422,
+            Self::Invalid { .. } | Self::Unprocessable(_) => 422,
             Self::BadRequest(_) => 400,
             Self::Unauthorized => 401,
             Self::Forbidden { .. } => 403,
@@ -494,7 +497,7 @@ impl ApiError {
             Self::NotFound { .. } | Self::UnknownPath => "NotFound",
             Self::AlreadyExists { .. } => "AlreadyExists",
             Self::Conflict { .. } => "Conflict",
-            Self::Invalid { .. } => "Invalid",
+            Self::Invalid { .. } | Self::Unprocessable(_) => "Invalid",
             Self::BadRequest(_) => "BadRequest",
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden { .. } => "Forbidden",

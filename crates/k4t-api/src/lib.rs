@@ -5,15 +5,19 @@
 //! delete rules that turn a request and the stored object into the object to store. The API server
 //! crate wraps these in HTTP and the store.
 
+pub mod clock;
 pub mod decode;
 pub mod defaults;
+pub mod discovery;
 pub mod duration;
 pub mod error;
+pub mod events;
 pub mod managed_fields;
 pub mod openapi;
 pub mod patch;
 pub mod podpreset;
 pub mod registry;
+pub mod rest;
 pub mod schema;
 pub mod selector;
 pub mod table;

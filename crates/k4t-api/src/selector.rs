@@ -20,6 +20,18 @@ impl LabelSelector {
     pub fn is_empty(&self) -> bool {
         true
     }
+    pub fn from_label_selector(
+        sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    ) -> Result<Self, String> {
+        let _ = sel;
+        Ok(Self {})
+    }
+}
+
+impl std::fmt::Display for LabelSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("")
+    }
 }
 
 /// A parsed field selector.
@@ -39,5 +51,9 @@ impl FieldSelector {
     }
     pub fn is_empty(&self) -> bool {
         true
+    }
+    /// The field names the selector uses.
+    pub fn fields(&self) -> Vec<&str> {
+        Vec::new()
     }
 }
