@@ -40,7 +40,7 @@ use crate::{
 pub struct StoreConfig {
     /// How many recent events the cache keeps for watches that start in the past.
     pub event_history: usize,
-    /// How often the backend is compacted.
+    /// How often the backend is compacted (zero: never).
     pub compact_interval: Duration,
     /// How many revisions behind the current one compaction keeps.
     pub compact_keep: i64,
@@ -956,3 +956,6 @@ impl Stream for WatchStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
