@@ -255,8 +255,14 @@ impl Store {
         let result = paginate(&snapshot.objects, snapshot.revision, &opts);
         if result.continue_after.is_some() && !cached {
             let mut state = self.shared.state.lock();
-            state.snapshots.push_front(snapshot);
-            state.snapshots.truncate(SNAPSHOTS);
+            let kept = state
+                .snapshots
+                .iter()
+                .any(|s| s.revision == snapshot.revision && s.prefix == snapshot.prefix);
+            if !kept {
+                state.snapshots.push_front(snapshot);
+                state.snapshots.truncate(SNAPSHOTS);
+            }
         }
         Ok(result)
     }

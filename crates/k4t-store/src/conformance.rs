@@ -501,6 +501,21 @@ mod sqlite_only {
         b.update(&p1.key, val("y"), p1.mod_revision).await.unwrap();
     }
 
+    #[tokio::test]
+    async fn reopen_after_compacting_away_a_trailing_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = sqlite_in(&dir, Durability::Normal);
+        let r1 = b.create("/a", val("a")).await.unwrap();
+        let r2 = b.delete("/a", r1).await.unwrap();
+        b.compact(r2).await.unwrap();
+        drop(b);
+        let b = sqlite_in(&dir, Durability::Normal);
+        assert_eq!(b.current_revision().await.unwrap(), r2);
+        assert_eq!(b.compacted_revision().await.unwrap(), r2);
+        assert_eq!(b.range("", None).await.unwrap(), (vec![], r2));
+        assert_eq!(b.create("/a", val("again")).await.unwrap(), r2 + 1);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn group_commit_under_concurrent_writers() {
         let dir = tempfile::tempdir().unwrap();
