@@ -741,7 +741,7 @@ impl Shared {
                 return;
             }
         };
-        let target = current.saturating_sub(self.config.compact_keep);
+        let target = current.saturating_sub(self.config.compact_keep.max(0));
         if target <= 0 || target <= self.compacted.load(Ordering::Acquire) {
             return;
         }
@@ -863,11 +863,9 @@ async fn follow(shared: Arc<Shared>) {
 
 /// Compacts the backend every `compact_interval`.
 async fn compactor(shared: Arc<Shared>) {
-    let period = shared.config.compact_interval;
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // `sleep` copes with any period (an interval's arithmetic could overflow).
     loop {
-        ticks.tick().await;
+        tokio::time::sleep(shared.config.compact_interval).await;
         shared.compact_once().await;
     }
 }
