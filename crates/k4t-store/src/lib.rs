@@ -22,8 +22,12 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
 pub mod cache;
+mod feed;
 pub mod memory;
 pub mod sqlite;
+
+#[cfg(test)]
+mod conformance;
 
 pub use cache::{ListOptions, ListResult, Store, StoreConfig, WatchEvent, WatchEventType};
 
