@@ -46,7 +46,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     loop {
         tokio::select! {
             _ = tick.tick() => expire_events(&shared).await,
-            _ = shutdown.wait_for(|s| *s) => return,
+            _ = crate::stopped(&mut shutdown) => return,
         }
     }
 }

@@ -106,3 +106,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
     serve::start(config, clock).await
 }
+
+/// Resolves when the shutdown signal is raised (or its sender is gone).
+pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not Send: drop it before the future ends.
+    let _ = rx.wait_for(|s| *s).await.map(|_| ());
+}

@@ -27,7 +27,7 @@ pub enum Route {
 }
 
 /// A resource path.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ResourcePath {
     pub def: &'static ResourceDef,
     pub namespace: Option<String>,
@@ -35,6 +35,16 @@ pub struct ResourcePath {
     pub subresource: Option<Subresource>,
     /// The legacy `/watch/` prefix was used.
     pub legacy_watch: bool,
+}
+
+impl PartialEq for ResourcePath {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.def, other.def)
+            && self.namespace == other.namespace
+            && self.name == other.name
+            && self.subresource == other.subresource
+            && self.legacy_watch == other.legacy_watch
+    }
 }
 
 /// Parses a request path (without the query string).

@@ -152,14 +152,14 @@ async fn accept_loop(
                                 tracing::debug!(%peer, error = %e, "connection ended with an error");
                             }
                         }
-                        _ = conn_shutdown.wait_for(|s| *s) => {
+                        _ = crate::stopped(&mut conn_shutdown) => {
                             conn.as_mut().graceful_shutdown();
                             let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
                         }
                     }
                 });
             }
-            _ = shutdown.wait_for(|s| *s) => break,
+            _ = crate::stopped(&mut shutdown) => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }
     }

@@ -233,7 +233,7 @@ pub(crate) async fn serve(
                     }
                 }
                 _ = &mut deadline => return,
-                _ = shutdown.wait_for(|s| *s) => return,
+                _ = crate::stopped(&mut shutdown) => return,
                 _ = tx.closed() => return,
             }
         }

@@ -1,1 +1,173 @@
-fn main() {}
+//! The `k4t` binary: the all-in-one server and the tools around it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "k4t", version, about = "A health-first container orchestrator that speaks the Kubernetes API")]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "K4T_LOG_FORMAT")]
+    log_format: LogFormat,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info,k4t_apiserver=debug`.
+    #[arg(long, global = true, default_value = "info", env = "K4T_LOG")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the all-in-one server (API server and store; later the node agent, controllers and
+    /// gateway).
+    Server(ServerArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum StoreSync {
+    /// fsync the write-ahead log at each commit (survives power loss).
+    Full,
+    /// Survives a crash of k4t, not of the machine.
+    Normal,
+}
+
+#[derive(clap::Args, Debug)]
+struct ServerArgs {
+    /// Where the store, certificates, token and kubeconfig live [default: /var/lib/k4t as root,
+    /// else $XDG_DATA_HOME/k4t].
+    #[arg(long, env = "K4T_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address and port of the HTTPS API.
+    #[arg(long, default_value = "127.0.0.1:6443", env = "K4T_BIND")]
+    bind: SocketAddr,
+    /// Extra DNS names or IP addresses for the serving certificate (repeatable).
+    #[arg(long = "tls-san")]
+    tls_sans: Vec<String>,
+    /// How hard a store commit waits for the disk.
+    #[arg(long, value_enum, default_value_t = StoreSync::Full)]
+    store_sync: StoreSync,
+    /// Keep the store in memory only (for tests; nothing survives a restart).
+    #[arg(long)]
+    ephemeral_store: bool,
+    /// How long events are kept.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    event_ttl: Duration,
+    /// How often the store's history is compacted.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    compaction_interval: Duration,
+}
+
+/// Parses Go-style durations (`90s`, `1h30m`, `500ms`).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d: jiff::SignedDuration = s.parse().map_err(|e| format!("invalid duration {s:?}: {e}"))?;
+    Duration::try_from(d).map_err(|_| format!("duration {s:?} must not be negative"))
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+fn default_data_dir() -> PathBuf {
+    if is_root() {
+        return PathBuf::from("/var/lib/k4t");
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("k4t")
+}
+
+fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).context("parsing --log")?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+async fn server(args: ServerArgs) -> anyhow::Result<()> {
+    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    let mut config = k4t_apiserver::Config::new(data_dir.clone(), args.bind);
+    config.tls_sans = args.tls_sans;
+    config.event_ttl = args.event_ttl;
+    config.store_config.compact_interval = args.compaction_interval;
+    config.store = if args.ephemeral_store {
+        k4t_apiserver::StoreKind::Memory
+    } else {
+        k4t_apiserver::StoreKind::Sqlite {
+            durability: match args.store_sync {
+                StoreSync::Full => k4t_store::sqlite::Durability::Full,
+                StoreSync::Normal => k4t_store::sqlite::Durability::Normal,
+            },
+        }
+    };
+    let running = k4t_apiserver::start(config)
+        .await
+        .with_context(|| format!("starting the server in {}", data_dir.display()))?;
+    // The one line scripts wait for: where the kubeconfig is.
+    println!("kubeconfig: {}", running.identity.kubeconfig.display());
+    println!("server: {}", running.url);
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, &cli.log)?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Server(args) => server(args).await,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_go() {
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}
