@@ -447,10 +447,10 @@ pub fn selectable_fields(def: &ResourceDef, obj: &Value) -> Vec<(&'static str, S
             _ => String::new(),
         }
     };
-    let mut out = vec![
-        ("metadata.name", s(&["metadata", "name"])),
-        ("metadata.namespace", s(&["metadata", "namespace"])),
-    ];
+    let mut out = vec![("metadata.name", s(&["metadata", "name"]))];
+    if def.namespaced {
+        out.push(("metadata.namespace", s(&["metadata", "namespace"])));
+    }
     match (def.group, def.kind) {
         ("", "Pod") => {
             out.push(("spec.nodeName", s(&["spec", "nodeName"])));
@@ -466,6 +466,12 @@ pub fn selectable_fields(def: &ResourceDef, obj: &Value) -> Vec<(&'static str, S
             }));
             out.push(("status.phase", s(&["status", "phase"])));
             out.push(("status.podIP", s(&["status", "podIP"])));
+            let ips: Vec<String> = obj
+                .pointer("/status/podIPs")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|i| i.get("ip").and_then(Value::as_str).map(str::to_owned)).collect())
+                .unwrap_or_default();
+            out.push(("status.podIPs", ips.join(",")));
             out.push((
                 "status.nominatedNodeName",
                 s(&["status", "nominatedNodeName"]),
@@ -494,7 +500,10 @@ pub fn selectable_fields(def: &ResourceDef, obj: &Value) -> Vec<(&'static str, S
             }
             out.push(("reason", s(&["reason"])));
             out.push(("reportingComponent", s(&["reportingComponent"])));
-            out.push(("source", s(&["source", "component"])));
+            out.push(("source", {
+                let c = s(&["source", "component"]);
+                if c.is_empty() { s(&["reportingComponent"]) } else { c }
+            }));
             out.push(("type", s(&["type"])));
         }
         ("events.k8s.io", "Event") => {
@@ -528,6 +537,10 @@ pub fn selectable_fields(def: &ResourceDef, obj: &Value) -> Vec<(&'static str, S
             if v.is_empty() { "false".to_owned() } else { v }
         })),
         ("", "Secret") => out.push(("type", s(&["type"]))),
+        ("", "Service") => {
+            out.push(("spec.clusterIP", s(&["spec", "clusterIP"])));
+            out.push(("spec.type", s(&["spec", "type"])));
+        }
         ("apps", "ReplicaSet") => out.push(("status.replicas", {
             let v = s(&["status", "replicas"]);
             if v.is_empty() { "0".to_owned() } else { v }

@@ -203,13 +203,9 @@ pub(crate) struct Selectors {
 impl Selectors {
     pub fn parse(def: &'static ResourceDef, query: &Query) -> Result<Self, ApiError> {
         let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or("")).map_err(ApiError::BadRequest)?;
-        let fields = FieldSelector::parse(query.get("fieldSelector").unwrap_or("")).map_err(ApiError::BadRequest)?;
-        let supported = registry::selectable_fields(def, &json!({}));
-        for f in fields.fields() {
-            if !supported.iter().any(|(name, _)| *name == f) {
-                return Err(ApiError::BadRequest(format!("field label not supported: {f}")));
-            }
-        }
+        let fields = FieldSelector::parse(query.get("fieldSelector").unwrap_or(""))
+            .and_then(|f| f.for_resource(def.group, def.kind))
+            .map_err(ApiError::BadRequest)?;
         Ok(Self { labels, fields })
     }
 

@@ -1,1 +1,43 @@
-//! Controllers.
+//! k4t's controllers. Each is a client of the API (kube-rs `Controller`: watch, reconcile,
+//! requeue), so it runs in `k4t server` or against any Kubernetes API server.
+//!
+//! - [`namespace`]: deletes the contents of a terminating namespace, then finalizes it.
+//! - [`serviceaccount`]: keeps a `default` ServiceAccount in every namespace.
+
+use std::time::Duration;
+
+use kube::Client;
+use tokio::task::JoinSet;
+
+pub mod namespace;
+pub mod serviceaccount;
+
+/// Errors of one reconcile; they requeue with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("api request for {object} failed: {source}")]
+    Kube {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// Settings shared by the controllers.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long before a failed reconcile is retried.
+    pub retry_after: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { retry_after: Duration::from_secs(5) }
+    }
+}
+
+/// Runs every controller until the task set is dropped.
+pub fn spawn_all(client: Client, config: Config, tasks: &mut JoinSet<()>) {
+    tasks.spawn(namespace::run(client.clone(), config.clone()));
+    tasks.spawn(serviceaccount::run(client, config));
+}
