@@ -109,6 +109,70 @@ pub(crate) fn default_service(svc: &mut Service) {
     }
 }
 
+fn needs_node_port(s: &k8s_openapi::api::core::v1::ServiceSpec) -> bool {
+    match s.type_.as_deref() {
+        Some("NodePort") => true,
+        Some("LoadBalancer") => s.allocate_load_balancer_node_ports != Some(false),
+        _ => false,
+    }
+}
+
+/// `patchAllocatedValues`: allocated values an update left out are kept from the old Service.
+pub(crate) fn patch_allocated_values(new: &mut Service, old: &Service) {
+    let (Some(ns), Some(os)) = (new.spec.as_mut(), old.spec.as_ref()) else {
+        return;
+    };
+    let needs_cluster_ip = |t: &Option<String>| t.as_deref() != Some("ExternalName");
+    if needs_cluster_ip(&os.type_) && needs_cluster_ip(&ns.type_) {
+        if empty(&ns.cluster_ip) {
+            ns.cluster_ip = os.cluster_ip.clone();
+        }
+        if ns.cluster_ips.as_ref().is_none_or(Vec::is_empty)
+            && os.cluster_ips.as_ref().is_some_and(|i| !i.is_empty())
+        {
+            ns.cluster_ips = os.cluster_ips.clone();
+        }
+    }
+    if needs_node_port(os) && needs_node_port(ns) {
+        let used = |s: &k8s_openapi::api::core::v1::ServiceSpec| -> Vec<i32> {
+            s.ports
+                .iter()
+                .flatten()
+                .filter_map(|p| p.node_port)
+                .filter(|p| *p != 0)
+                .collect()
+        };
+        let (old_used, new_used) = (used(os), used(ns));
+        let taken: Vec<i32> = old_used
+            .into_iter()
+            .filter(|p| new_used.contains(p))
+            .collect();
+        for p in ns.ports.iter_mut().flatten() {
+            if p.node_port.unwrap_or(0) != 0 {
+                continue;
+            }
+            let old_val = os
+                .ports
+                .iter()
+                .flatten()
+                .rev()
+                .find(|o| o.name == p.name)
+                .and_then(|o| o.node_port)
+                .unwrap_or(0);
+            if !taken.contains(&old_val) && old_val != 0 {
+                p.node_port = Some(old_val);
+            }
+        }
+    }
+    let needs_hc = |s: &k8s_openapi::api::core::v1::ServiceSpec| {
+        s.type_.as_deref() == Some("LoadBalancer")
+            && s.external_traffic_policy.as_deref() == Some("Local")
+    };
+    if needs_hc(os) && needs_hc(ns) && ns.health_check_node_port.unwrap_or(0) == 0 {
+        ns.health_check_node_port = os.health_check_node_port;
+    }
+}
+
 /// The `kubernetes.io/metadata.name` label and the Active phase.
 pub(crate) fn default_namespace(ns: &mut Namespace) {
     if let Some(name) = ns.metadata.name.clone().filter(|n| !n.is_empty()) {

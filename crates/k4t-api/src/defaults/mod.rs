@@ -121,6 +121,24 @@ pub fn prepare_for_create(def: &ResourceDef, obj: &mut Value) {
     }
 }
 
+/// What the service registry does to an updated Service before validating it: values the
+/// client left out but that were allocated (clusterIP, clusterIPs, nodePorts,
+/// healthCheckNodePort) are kept from `old` (`patchAllocatedValues`), then `clusterIP` and
+/// `clusterIPs` are reconciled ([`normalize_service_cluster_ips`]).
+pub fn prepare_service_update(new: &mut Value, old: &Value) {
+    let (Ok((mut n, _)), Ok((o, _))) = (
+        typed_decode_tracking::<k8s_openapi::api::core::v1::Service>(new),
+        typed_decode_tracking::<k8s_openapi::api::core::v1::Service>(old),
+    ) else {
+        return;
+    };
+    core::patch_allocated_values(&mut n, &o);
+    if let Ok(v) = serde_json::to_value(&n) {
+        *new = v;
+    }
+    normalize_service_cluster_ips(new, old);
+}
+
 /// Keeps a Service's `clusterIP` and `clusterIPs` consistent on update, as the service
 /// registry does before validating (`NormalizeClusterIPs`): an old client that sends only
 /// `clusterIP` keeps its `clusterIPs`, and clearing `clusterIP` clears the unchanged list.

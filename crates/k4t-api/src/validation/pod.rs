@@ -1946,7 +1946,7 @@ pub(crate) fn validate_status_update(new_obj: &Value, old_obj: &Value) -> Vec<Fi
         .map(|p| p.ip.clone())
         .collect();
     errs.extend(validate_ips(&pod_ips, &status_path.child("podIPs"), |i| {
-        format!("{{\"ip\":{}}}", json(&pod_ips[i]))
+        format!("{{\"IP\":{}}}", json(&pod_ips[i]))
     }));
     let host_ips: Vec<String> = status
         .host_ips
@@ -1966,7 +1966,7 @@ pub(crate) fn validate_status_update(new_obj: &Value, old_obj: &Value) -> Vec<Fi
     errs.extend(validate_ips(
         &host_ips,
         &status_path.child("hostIPs"),
-        |i| format!("{{\"ip\":{}}}", json(&host_ips[i])),
+        |i| format!("{{\"IP\":{}}}", json(&host_ips[i])),
     ));
     errs
 }

@@ -983,6 +983,30 @@ const STATUS_CASES: &[Case] = &[
         ],
     ),
     (
+        "two IPv4 pod IPs",
+        |v| {
+            set(
+                v,
+                "/status/podIPs",
+                json!([{"ip": "10.244.0.7"}, {"ip": "10.244.0.8"}]),
+            )
+        },
+        &[
+            "status.podIPs: Invalid value: [{\"IP\":\"10.244.0.7\"},{\"IP\":\"10.244.0.8\"}]: may specify no more than one IP for each IP family",
+        ],
+    ),
+    (
+        "dual-stack pod IPs",
+        |v| {
+            set(
+                v,
+                "/status/podIPs",
+                json!([{"ip": "10.244.0.7"}, {"ip": "fd00::7"}]),
+            )
+        },
+        &[],
+    ),
+    (
         "QoS class changed",
         |v| set(v, "/status/qosClass", json!("Guaranteed")),
         &["status.qosClass: Invalid value: \"Guaranteed\": field is immutable"],

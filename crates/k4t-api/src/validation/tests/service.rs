@@ -224,3 +224,24 @@ fn normalizing_cluster_ips_on_update() {
         json!({"spec": {"clusterIP": "10.96.0.12", "clusterIPs": ["10.96.0.12"]}})
     );
 }
+
+#[test]
+fn allocated_values_survive_an_apply_that_omits_them() {
+    let old = json!({
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "type": "NodePort",
+            "clusterIP": "10.96.0.10",
+            "clusterIPs": ["10.96.0.10"],
+            "ports": [{"name": "http", "port": 80, "nodePort": 30080}]
+        }
+    });
+    let mut new = json!({
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"type": "NodePort", "ports": [{"name": "http", "port": 80}]}
+    });
+    crate::defaults::prepare_service_update(&mut new, &old);
+    assert_eq!(new["spec"]["clusterIP"], json!("10.96.0.10"));
+    assert_eq!(new["spec"]["clusterIPs"], json!(["10.96.0.10"]));
+    assert_eq!(new["spec"]["ports"][0]["nodePort"], json!(30080));
+}
