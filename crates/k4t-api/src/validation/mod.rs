@@ -22,6 +22,7 @@ pub mod meta;
 mod pod;
 mod podpreset;
 mod service;
+mod subresources;
 mod typed;
 mod volumes;
 
@@ -35,6 +36,7 @@ use crate::registry::ResourceDef;
 use names::NameRule;
 
 pub use self::core::validate_namespace_finalize_update;
+pub use subresources::{validate_pod_binding, validate_scale};
 pub(crate) use typed::decode_tracking as typed_decode_tracking;
 
 /// Validation of a new object (already defaulted), metadata included.
