@@ -313,6 +313,9 @@ pub fn update(ctx: &WriteCtx<'_>, mut new: Value, old: &Value) -> Result<UpdateO
     check_preconditions(def, &new, old)?;
     keep_system_meta(&mut new, old);
     prepare_for_update(def, &mut new, old);
+    if (def.group, def.kind) == ("", "Service") {
+        defaults::prepare_service_update(&mut new, old);
+    }
     defaults::apply(def, &mut new);
     let errors = validation::validate_update(def, &new, old);
     if !errors.is_empty() {
@@ -379,34 +382,20 @@ fn namespace_finalized(ns: &Value) -> bool {
     spec_empty && finalizers(ns).is_empty()
 }
 
-/// What a kind resets on create.
+/// What a kind resets on create: clients cannot set status, except where Kubernetes lets them
+/// (nodes register with theirs).
 fn prepare_for_create(def: &ResourceDef, obj: &mut Value) {
     let Some(map) = obj.as_object_mut() else { return };
     match (def.group, def.kind) {
-        ("", "Pod") => {
-            let qos = map.get("spec").map(qos_class).unwrap_or("BestEffort");
-            map.insert("status".into(), json!({"phase": "Pending", "qosClass": qos}));
-        }
-        ("apps", "Deployment") | ("apps", "ReplicaSet") => {
+        ("", "Pod") | ("", "Namespace") | ("apps", "Deployment") | ("apps", "ReplicaSet") => {
             map.remove("status");
-        }
-        ("", "Namespace") => {
-            map.insert("status".into(), json!({"phase": "Active"}));
-            let spec = map.entry("spec").or_insert_with(|| json!({}));
-            if let Some(spec) = spec.as_object_mut() {
-                let fins = spec.entry("finalizers").or_insert_with(|| json!([]));
-                if let Some(list) = fins.as_array_mut()
-                    && !list.iter().any(|f| f == "kubernetes")
-                {
-                    list.push(json!("kubernetes"));
-                }
-            }
         }
         ("", "Service") => {
             map.insert("status".into(), json!({"loadBalancer": {}}));
         }
         _ => {}
     }
+    defaults::prepare_for_create(def, obj);
 }
 
 /// What a kind keeps from the stored object on an update of the main resource.
@@ -429,84 +418,6 @@ fn prepare_for_update(def: &ResourceDef, new: &mut Value, old: &Value) {
             };
         }
     }
-}
-
-/// The QoS class of a pod spec, as the kubelet and the apiserver compute it.
-pub fn qos_class(spec: &Value) -> &'static str {
-    let mut containers: Vec<&Value> = Vec::new();
-    for list in ["containers", "initContainers"] {
-        if let Some(a) = spec.get(list).and_then(Value::as_array) {
-            containers.extend(a.iter());
-        }
-    }
-    let mut any = false;
-    let mut guaranteed = true;
-    for c in &containers {
-        let requests = c.pointer("/resources/requests").and_then(Value::as_object);
-        let limits = c.pointer("/resources/limits").and_then(Value::as_object);
-        let relevant = |m: Option<&Map<String, Value>>| -> Vec<(String, String)> {
-            m.map(|m| {
-                m.iter()
-                    .filter(|(k, _)| matches!(k.as_str(), "cpu" | "memory"))
-                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default()
-        };
-        let req = relevant(requests);
-        let lim = relevant(limits);
-        if !req.is_empty() || !lim.is_empty() {
-            any = true;
-        }
-        if lim.len() < 2 {
-            guaranteed = false;
-        }
-        for (k, v) in &req {
-            if lim.iter().find(|(lk, _)| lk == k).is_none_or(|(_, lv)| !quantities_equal(lv, v)) {
-                guaranteed = false;
-            }
-        }
-    }
-    if !any {
-        "BestEffort"
-    } else if guaranteed {
-        "Guaranteed"
-    } else {
-        "Burstable"
-    }
-}
-
-fn quantities_equal(a: &str, b: &str) -> bool {
-    a == b || parse_quantity(a).zip(parse_quantity(b)).is_some_and(|(x, y)| (x - y).abs() < 1e-9 * x.abs().max(1.0))
-}
-
-/// A resource quantity as a number (`500m` → 0.5, `1Gi` → 1073741824).
-pub fn parse_quantity(q: &str) -> Option<f64> {
-    let q = q.trim();
-    let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+')).unwrap_or(q.len());
-    let (num, suffix) = q.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let mult = match suffix {
-        "" => 1.0,
-        "m" => 1e-3,
-        "u" => 1e-6,
-        "n" => 1e-9,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0 * 1024.0,
-        "Gi" => 1024.0 * 1024.0 * 1024.0,
-        "Ti" => 1024.0f64.powi(4),
-        "Pi" => 1024.0f64.powi(5),
-        "Ei" => 1024.0f64.powi(6),
-        s if s.starts_with(['e', 'E']) => 10f64.powi(s[1..].parse().ok()?),
-        _ => return None,
-    };
-    Some(n * mult)
 }
 
 /// `propagationPolicy` of DeleteOptions.
@@ -916,9 +827,10 @@ mod tests {
     #[test]
     fn status_update_keeps_spec() {
         let c = ctx("pods");
-        let old = create(&c, pod(None), "u", "").unwrap();
+        let mut old = create(&c, pod(None), "u", "").unwrap();
+        old["metadata"]["resourceVersion"] = json!("3");
         let mut new = old.clone();
-        new["status"] = json!({"phase": "Running"});
+        new["status"]["phase"] = json!("Running");
         new["spec"]["containers"][0]["image"] = json!("changed");
         let UpdateOutcome::Write(w) = update_status(&c, new, &old).unwrap() else { panic!("expected a write") };
         assert_eq!(w["status"]["phase"], "Running");
@@ -949,7 +861,8 @@ mod tests {
     fn finalizers_hold_deletion_until_removed() {
         let c = ctx("configmaps");
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
-        let old = create(&c, cm, "u", "").unwrap();
+        let mut old = create(&c, cm, "u", "").unwrap();
+        old["metadata"]["resourceVersion"] = json!("3");
         let orphan = DeleteOpts { propagation: Some(Propagation::Orphan), ..Default::default() };
         let DeleteOutcome::Pending(p) = delete(&c, &old, &orphan).unwrap() else { panic!("expected pending") };
         assert_eq!(p["metadata"]["finalizers"], json!(["orphan"]));
@@ -971,16 +884,6 @@ mod tests {
         let mut fin = p.clone();
         fin["spec"]["finalizers"] = json!([]);
         assert!(matches!(finalize_namespace(&c, fin, &p).unwrap(), UpdateOutcome::Delete(_)));
-    }
-
-    #[test]
-    fn qos_classes() {
-        assert_eq!(qos_class(&json!({"containers": [{"name": "a"}]})), "BestEffort");
-        assert_eq!(
-            qos_class(&json!({"containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1000m", "memory": "1Gi"}}}]})),
-            "Guaranteed"
-        );
-        assert_eq!(qos_class(&json!({"containers": [{"resources": {"requests": {"cpu": "100m"}}}]})), "Burstable");
     }
 
     #[test]

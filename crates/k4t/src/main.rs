@@ -137,13 +137,27 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     let running = k4t_apiserver::start(config)
         .await
         .with_context(|| format!("starting the server in {}", data_dir.display()))?;
-    // The one line scripts wait for: where the kubeconfig is.
+    let client = loopback_client(&running.identity.kubeconfig).await?;
+    let mut controllers = tokio::task::JoinSet::new();
+    k4t_controllers::spawn_all(client, k4t_controllers::Config::default(), &mut controllers);
+    // The lines scripts wait for: where the kubeconfig is, and the server's URL.
     println!("kubeconfig: {}", running.identity.kubeconfig.display());
     println!("server: {}", running.url);
     shutdown_signal().await;
     tracing::info!("shutting down");
+    controllers.shutdown().await;
     running.shutdown().await;
     Ok(())
+}
+
+/// A client of our own API, as every in-process component is.
+async fn loopback_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)
+        .with_context(|| format!("reading {}", kubeconfig.display()))?;
+    let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+        .await
+        .context("loading the loopback kubeconfig")?;
+    kube::Client::try_from(config).context("building the loopback client")
 }
 
 fn main() -> anyhow::Result<()> {
