@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
+use serde::de::{DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -51,8 +51,15 @@ pub enum BodyFormat {
 impl BodyFormat {
     /// The format of a `Content-Type`; a missing one is JSON (the Python client sends none).
     pub fn from_content_type(content_type: Option<&str>) -> Result<Self, ApiError> {
-        let Some(ct) = content_type else { return Ok(Self::Json) };
-        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let Some(ct) = content_type else {
+            return Ok(Self::Json);
+        };
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match essence.as_str() {
             "" | "application/json" | "*/*" => Ok(Self::Json),
             "application/yaml" | "application/x-yaml" | "text/yaml" => Ok(Self::Yaml),
@@ -82,7 +89,10 @@ pub fn parse(body: &[u8], format: BodyFormat) -> Result<Parsed, String> {
         BodyFormat::Yaml => {
             let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
             let value: Value = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
-            Ok(Parsed { value, duplicates: Vec::new() })
+            Ok(Parsed {
+                value,
+                duplicates: Vec::new(),
+            })
         }
     }
 }
@@ -91,9 +101,12 @@ pub fn parse(body: &[u8], format: BodyFormat) -> Result<Parsed, String> {
 pub fn parse_json(body: &[u8]) -> Result<Parsed, String> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let mut duplicates = Vec::new();
-    let value = TrackedValue { path: &mut Vec::new(), duplicates: &mut duplicates }
-        .deserialize(&mut de)
-        .map_err(|e| e.to_string())?;
+    let value = TrackedValue {
+        path: &mut Vec::new(),
+        duplicates: &mut duplicates,
+    }
+    .deserialize(&mut de)
+    .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(Parsed { value, duplicates })
 }
@@ -168,8 +181,10 @@ impl<'de> Visitor<'de> for TrackedValue<'_> {
         let mut out = Vec::new();
         loop {
             self.path.push(Seg::Index(out.len()));
-            let next =
-                seq.next_element_seed(TrackedValue { path: self.path, duplicates: self.duplicates });
+            let next = seq.next_element_seed(TrackedValue {
+                path: self.path,
+                duplicates: self.duplicates,
+            });
             self.path.pop();
             match next? {
                 Some(v) => out.push(v),
@@ -182,8 +197,10 @@ impl<'de> Visitor<'de> for TrackedValue<'_> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             self.path.push(Seg::Key(key.clone()));
-            let value =
-                map.next_value_seed(TrackedValue { path: self.path, duplicates: self.duplicates });
+            let value = map.next_value_seed(TrackedValue {
+                path: self.path,
+                duplicates: self.duplicates,
+            });
             if out.contains_key(&key) {
                 self.duplicates.push(render_path(self.path));
             }
@@ -227,9 +244,9 @@ fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
                 }
                 out.push_str(key);
             }
-            Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
-                walk(parent, out)
-            }
+            Path::Some { parent }
+            | Path::NewtypeStruct { parent }
+            | Path::NewtypeVariant { parent } => walk(parent, out),
         }
     }
     let mut out = String::new();
@@ -253,7 +270,9 @@ pub fn canonicalize(def: &ResourceDef, value: Value) -> Result<Canonical, String
         ("apps", "Deployment") => canonicalize_as::<apps::v1::Deployment>(value),
         ("apps", "ReplicaSet") => canonicalize_as::<apps::v1::ReplicaSet>(value),
         ("coordination.k8s.io", "Lease") => canonicalize_as::<coordination::v1::Lease>(value),
-        ("discovery.k8s.io", "EndpointSlice") => canonicalize_as::<discovery::v1::EndpointSlice>(value),
+        ("discovery.k8s.io", "EndpointSlice") => {
+            canonicalize_as::<discovery::v1::EndpointSlice>(value)
+        }
         ("events.k8s.io", "Event") => canonicalize_as::<events::v1::Event>(value),
         ("settings.k8s.io", "PodPreset") => canonicalize_as::<crate::podpreset::PodPreset>(value),
         (group, kind) => Err(format!("no codec for {kind}.{group}")),
@@ -286,8 +305,15 @@ pub fn decode_object(
 }
 
 /// Like [`decode_object`] for an already parsed body (e.g. the result of a patch).
-pub fn decode_value(def: &ResourceDef, parsed: Parsed, validation: FieldValidation) -> Result<Decoded, ApiError> {
-    let Parsed { mut value, duplicates } = parsed;
+pub fn decode_value(
+    def: &ResourceDef,
+    parsed: Parsed,
+    validation: FieldValidation,
+) -> Result<Decoded, ApiError> {
+    let Parsed {
+        mut value,
+        duplicates,
+    } = parsed;
     let Some(obj) = value.as_object_mut() else {
         return Err(ApiError::BadRequest(format!(
             "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: expected an object",
@@ -321,17 +347,27 @@ pub fn decode_value(def: &ResourceDef, parsed: Parsed, validation: FieldValidati
         Some(_) => return Err(cannot_handle(def, "kind must be a string")),
     }
     let canonical = canonicalize(def, value).map_err(|e| cannot_handle(def, &e))?;
-    let mut problems: Vec<String> = canonical.unknown.iter().map(|p| format!("unknown field {p:?}")).collect();
+    let mut problems: Vec<String> = canonical
+        .unknown
+        .iter()
+        .map(|p| format!("unknown field {p:?}"))
+        .collect();
     problems.extend(duplicates.iter().map(|p| format!("duplicate field {p:?}")));
     let warnings = match validation {
         FieldValidation::Ignore => Vec::new(),
         FieldValidation::Warn => problems,
         FieldValidation::Strict if problems.is_empty() => Vec::new(),
         FieldValidation::Strict => {
-            return Err(cannot_handle(def, &format!("strict decoding error: {}", problems.join(", "))));
+            return Err(cannot_handle(
+                def,
+                &format!("strict decoding error: {}", problems.join(", ")),
+            ));
         }
     };
-    Ok(Decoded { value: canonical.value, warnings })
+    Ok(Decoded {
+        value: canonical.value,
+        warnings,
+    })
 }
 
 fn cannot_handle(def: &ResourceDef, detail: &str) -> ApiError {
@@ -361,7 +397,8 @@ mod tests {
     #[test]
     fn strict_rejects_unknown_and_duplicate_fields() {
         let body = br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x","name":"y"},"spec":{"bogus":1,"containers":[{"name":"c","image":"i","imagee":"j"}]}}"#;
-        let err = decode_object(pods(), body, BodyFormat::Json, FieldValidation::Strict).unwrap_err();
+        let err =
+            decode_object(pods(), body, BodyFormat::Json, FieldValidation::Strict).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Pod in version \"v1\" cannot be handled as a Pod: strict decoding error: unknown field \"spec.bogus\", unknown field \"spec.containers[0].imagee\", duplicate field \"metadata.name\""
@@ -375,14 +412,38 @@ mod tests {
 
     #[test]
     fn wrong_version_and_malformed_bodies_are_bad_requests() {
-        let err = decode_object(pods(), br#"{"apiVersion":"apps/v1","kind":"Pod"}"#, BodyFormat::Json, FieldValidation::Strict)
-            .unwrap_err();
+        let err = decode_object(
+            pods(),
+            br#"{"apiVersion":"apps/v1","kind":"Pod"}"#,
+            BodyFormat::Json,
+            FieldValidation::Strict,
+        )
+        .unwrap_err();
         assert_eq!(err.code(), 400);
-        let err = decode_object(pods(), b"{not json", BodyFormat::Json, FieldValidation::Strict).unwrap_err();
-        assert!(err.to_string().starts_with("the object provided is unrecognized (must be of type Pod)"), "{err}");
-        let err =
-            decode_object(pods(), br#"{"spec":{"containers":"x"}}"#, BodyFormat::Json, FieldValidation::Strict).unwrap_err();
-        assert!(err.to_string().starts_with("Pod in version \"v1\" cannot be handled as a Pod: "), "{err}");
+        let err = decode_object(
+            pods(),
+            b"{not json",
+            BodyFormat::Json,
+            FieldValidation::Strict,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the object provided is unrecognized (must be of type Pod)"),
+            "{err}"
+        );
+        let err = decode_object(
+            pods(),
+            br#"{"spec":{"containers":"x"}}"#,
+            BodyFormat::Json,
+            FieldValidation::Strict,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("Pod in version \"v1\" cannot be handled as a Pod: "),
+            "{err}"
+        );
     }
 
     #[test]
@@ -390,10 +451,18 @@ mod tests {
         let body = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: c\n    image: busybox\n";
         let d = decode_object(pods(), body, BodyFormat::Yaml, FieldValidation::Strict).unwrap();
         assert_eq!(d.value["metadata"]["name"], "web");
-        assert_eq!(BodyFormat::from_content_type(Some("application/json; charset=utf-8")).unwrap(), BodyFormat::Json);
-        assert_eq!(BodyFormat::from_content_type(None).unwrap(), BodyFormat::Json);
         assert_eq!(
-            BodyFormat::from_content_type(Some("application/vnd.kubernetes.protobuf")).unwrap_err().code(),
+            BodyFormat::from_content_type(Some("application/json; charset=utf-8")).unwrap(),
+            BodyFormat::Json
+        );
+        assert_eq!(
+            BodyFormat::from_content_type(None).unwrap(),
+            BodyFormat::Json
+        );
+        assert_eq!(
+            BodyFormat::from_content_type(Some("application/vnd.kubernetes.protobuf"))
+                .unwrap_err()
+                .code(),
             415
         );
     }

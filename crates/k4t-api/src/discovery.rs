@@ -7,14 +7,17 @@ use crate::registry::{RESOURCES, ResourceDef, group_versions};
 
 /// The content type of an aggregated discovery answer; kubectl parses the body as aggregated
 /// only when the response says so.
-pub const AGGREGATED_CONTENT_TYPE: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /// Whether an `Accept` header asks for aggregated discovery (v2; v2beta1 is answered as v2,
 /// which kubectl 1.32 accepts since it lists v2 first).
 pub fn wants_aggregated(accept: &str) -> bool {
     accept.split(',').any(|part| {
         let p = part.replace(' ', "");
-        p.contains("g=apidiscovery.k8s.io") && p.contains("v=v2") && p.contains("as=APIGroupDiscoveryList")
+        p.contains("g=apidiscovery.k8s.io")
+            && p.contains("v=v2")
+            && p.contains("as=APIGroupDiscoveryList")
     })
 }
 
@@ -64,8 +67,13 @@ pub fn api_group(group: &str) -> Option<Value> {
     Some(g)
 }
 
-fn resources_of<'a>(group: &'a str, version: &'a str) -> impl Iterator<Item = &'static ResourceDef> + use<'a> {
-    RESOURCES.iter().filter(move |r| r.group == group && r.version == version)
+fn resources_of<'a>(
+    group: &'a str,
+    version: &'a str,
+) -> impl Iterator<Item = &'static ResourceDef> + use<'a> {
+    RESOURCES
+        .iter()
+        .filter(move |r| r.group == group && r.version == version)
 }
 
 /// `GET /api/v1`, `GET /apis/<group>/<version>`.
@@ -105,7 +113,11 @@ pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
     if resources.is_empty() {
         return None;
     }
-    let group_version = if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") };
+    let group_version = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
     Some(json!({
         "kind": "APIResourceList",
         "apiVersion": "v1",
@@ -155,7 +167,9 @@ pub fn aggregated(core: bool) -> Value {
                 json!({"version": v, "resources": resources, "freshness": "Current"})
             })
             .collect();
-        items.push(json!({"metadata": {"name": group, "creationTimestamp": null}, "versions": versions}));
+        items.push(
+            json!({"metadata": {"name": group, "creationTimestamp": null}, "versions": versions}),
+        );
     }
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
 }
@@ -167,16 +181,42 @@ mod tests {
     #[test]
     fn documents_cover_the_registry() {
         let core = api_resource_list("", "v1").unwrap();
-        let names: Vec<&str> = core["resources"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
-        assert!(names.contains(&"pods") && names.contains(&"pods/exec") && names.contains(&"namespaces/finalize"));
+        let names: Vec<&str> = core["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&"pods")
+                && names.contains(&"pods/exec")
+                && names.contains(&"namespaces/finalize")
+        );
         let apps = api_resource_list("apps", "v1").unwrap();
-        let scale = apps["resources"].as_array().unwrap().iter().find(|r| r["name"] == "deployments/scale").unwrap();
+        let scale = apps["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "deployments/scale")
+            .unwrap();
         assert_eq!(scale["group"], "autoscaling");
         assert!(api_resource_list("nope", "v1").is_none());
         let groups = api_group_list();
-        assert!(groups["groups"].as_array().unwrap().iter().any(|g| g["name"] == "settings.k8s.io"));
+        assert!(
+            groups["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["name"] == "settings.k8s.io")
+        );
         let agg = aggregated(false);
-        assert!(agg["items"].as_array().unwrap().iter().all(|i| i["metadata"]["name"] != ""));
+        assert!(
+            agg["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["metadata"]["name"] != "")
+        );
         assert!(wants_aggregated(
             "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
         ));

@@ -16,7 +16,9 @@ const RENAMES: &[(&str, &str)] = &[
 ];
 
 fn rename(obj: &Value, to_events_v1: bool, api_version: &str) -> Value {
-    let Some(map) = obj.as_object() else { return obj.clone() };
+    let Some(map) = obj.as_object() else {
+        return obj.clone();
+    };
     let mut out = Map::with_capacity(map.len());
     for (k, v) in map {
         let key = RENAMES

@@ -469,7 +469,11 @@ pub fn selectable_fields(def: &ResourceDef, obj: &Value) -> Vec<(&'static str, S
             let ips: Vec<String> = obj
                 .pointer("/status/podIPs")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|i| i.get("ip").and_then(Value::as_str).map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|i| i.get("ip").and_then(Value::as_str).map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             out.push(("status.podIPs", ips.join(",")));
             out.push((
@@ -502,7 +506,11 @@ pub fn selectable_fields(def: &ResourceDef, obj: &Value) -> Vec<(&'static str, S
             out.push(("reportingComponent", s(&["reportingComponent"])));
             out.push(("source", {
                 let c = s(&["source", "component"]);
-                if c.is_empty() { s(&["reportingComponent"]) } else { c }
+                if c.is_empty() {
+                    s(&["reportingComponent"])
+                } else {
+                    c
+                }
             }));
             out.push(("type", s(&["type"])));
         }

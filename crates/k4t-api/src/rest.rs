@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, FieldError};
 use crate::registry::ResourceDef;
-use crate::schema::{FieldInfo, SchemaLookup};
+use crate::schema::SchemaLookup;
 use crate::{defaults, managed_fields, validation};
 
 /// The request facts every write needs.
@@ -38,8 +38,16 @@ pub fn format_micro_time(t: Timestamp) -> String {
 pub fn manager_from_user_agent(user_agent: Option<&str>) -> String {
     let ua = user_agent.unwrap_or("unknown");
     let prefix = ua.split('/').next().unwrap_or(ua);
-    let prefix: String = prefix.chars().filter(|c| !c.is_control()).take(128).collect();
-    if prefix.is_empty() { "unknown".to_owned() } else { prefix }
+    let prefix: String = prefix
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(128)
+        .collect();
+    if prefix.is_empty() {
+        "unknown".to_owned()
+    } else {
+        prefix
+    }
 }
 
 /// `metadata` of an object, created if missing.
@@ -48,7 +56,9 @@ pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
         *obj = Value::Object(Map::new());
     }
     let map = obj.as_object_mut().expect("just made an object");
-    let meta = map.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    let meta = map
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !meta.is_object() {
         *meta = Value::Object(Map::new());
     }
@@ -57,18 +67,27 @@ pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
 
 /// A string field of `metadata`, or "".
 pub fn meta_str<'v>(obj: &'v Value, field: &str) -> &'v str {
-    obj.get("metadata").and_then(|m| m.get(field)).and_then(Value::as_str).unwrap_or("")
+    obj.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 fn meta_i64(obj: &Value, field: &str) -> Option<i64> {
-    obj.get("metadata").and_then(|m| m.get(field)).and_then(Value::as_i64)
+    obj.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_i64)
 }
 
 fn finalizers(obj: &Value) -> Vec<String> {
     obj.get("metadata")
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -97,7 +116,9 @@ fn spec_part(obj: &Value) -> Value {
     match obj.as_object() {
         Some(m) => Value::Object(
             m.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind"))
+                .filter(|(k, _)| {
+                    !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind")
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),
@@ -109,21 +130,17 @@ fn invalid(def: &ResourceDef, obj: &Value, errors: Vec<FieldError>) -> ApiError 
     ApiError::invalid(def.group, def.kind, meta_str(obj, "name"), errors)
 }
 
-/// The schema facts behind managedFields; replaced by the generated index once available.
-struct NoSchema;
-
-impl SchemaLookup for NoSchema {
-    fn field(&self, _type_name: &str, _field: &str) -> Option<FieldInfo> {
-        None
-    }
-}
-
 /// The schema facts strategic merge patch and managedFields use.
 pub fn schema() -> &'static dyn SchemaLookup {
-    &NoSchema
+    crate::openapi::schema_index()
 }
 
-fn record_write(ctx: &WriteCtx<'_>, old: Option<&Value>, new: &mut Value, subresource: Option<&str>) {
+fn record_write(
+    ctx: &WriteCtx<'_>,
+    old: Option<&Value>,
+    new: &mut Value,
+    subresource: Option<&str>,
+) {
     let time = format_time(ctx.now);
     let api_version = ctx.def.api_version();
     let write = managed_fields::Write {
@@ -143,13 +160,22 @@ const MAX_GENERATED_PREFIX: usize = 58;
 /// Prepares a new object for storage: system metadata, kind rules, defaults, validation.
 /// `uid` and `name_suffix` (5 random characters for `generateName`) come from the caller so
 /// this stays deterministic.
-pub fn create(ctx: &WriteCtx<'_>, mut obj: Value, uid: &str, name_suffix: &str) -> Result<Value, ApiError> {
+pub fn create(
+    ctx: &WriteCtx<'_>,
+    mut obj: Value,
+    uid: &str,
+    name_suffix: &str,
+) -> Result<Value, ApiError> {
     let def = ctx.def;
     let now = format_time(ctx.now);
     {
         let meta = meta_mut(&mut obj);
         if def.namespaced {
-            let body_ns = meta.get("namespace").and_then(Value::as_str).unwrap_or("").to_owned();
+            let body_ns = meta
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
             match ctx.namespace {
                 Some(url_ns) if body_ns.is_empty() => {
                     meta.insert("namespace".into(), Value::String(url_ns.to_owned()));
@@ -166,14 +192,25 @@ pub fn create(ctx: &WriteCtx<'_>, mut obj: Value, uid: &str, name_suffix: &str) 
             meta.remove("namespace");
         }
         let name = meta.get("name").and_then(Value::as_str).unwrap_or("");
-        let generate = meta.get("generateName").and_then(Value::as_str).unwrap_or("");
+        let generate = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if name.is_empty() && !generate.is_empty() {
             let prefix: String = generate.chars().take(MAX_GENERATED_PREFIX).collect();
-            meta.insert("name".into(), Value::String(format!("{prefix}{name_suffix}")));
+            meta.insert(
+                "name".into(),
+                Value::String(format!("{prefix}{name_suffix}")),
+            );
         }
-        let rv = meta.get("resourceVersion").and_then(Value::as_str).unwrap_or("");
+        let rv = meta
+            .get("resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if !rv.is_empty() {
-            return Err(ApiError::BadRequest("resourceVersion should not be set on objects to be created".to_owned()));
+            return Err(ApiError::BadRequest(
+                "resourceVersion should not be set on objects to be created".to_owned(),
+            ));
         }
         meta.remove("resourceVersion");
         for f in SYSTEM_META {
@@ -218,7 +255,11 @@ fn check_identity(ctx: &WriteCtx<'_>, obj: &mut Value, url_name: &str) -> Result
         )));
     }
     if def.namespaced {
-        let body_ns = meta.get("namespace").and_then(Value::as_str).unwrap_or("").to_owned();
+        let body_ns = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         match ctx.namespace {
             Some(url_ns) if body_ns.is_empty() => {
                 meta.insert("namespace".into(), Value::String(url_ns.to_owned()));
@@ -258,7 +299,11 @@ fn check_preconditions(def: &ResourceDef, new: &Value, old: &Value) -> Result<()
 
 /// Copies the system metadata of `old` onto `new`.
 fn keep_system_meta(new: &mut Value, old: &Value) {
-    let old_meta = old.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+    let old_meta = old
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let meta = meta_mut(new);
     for f in SYSTEM_META {
         match old_meta.get(*f) {
@@ -299,7 +344,10 @@ fn finish_update(
         return Ok(UpdateOutcome::Unchanged);
     }
     let deleting = !meta_str(old, "deletionTimestamp").is_empty();
-    if deleting && finalizers(&new).is_empty() && meta_i64(old, "deletionGracePeriodSeconds") == Some(0) {
+    if deleting
+        && finalizers(&new).is_empty()
+        && meta_i64(old, "deletionGracePeriodSeconds") == Some(0)
+    {
         return Ok(UpdateOutcome::Delete(new));
     }
     record_write(ctx, Some(old), &mut new, subresource);
@@ -325,7 +373,11 @@ pub fn update(ctx: &WriteCtx<'_>, mut new: Value, old: &Value) -> Result<UpdateO
 }
 
 /// An update through the `status` subresource: only status (and ordinary metadata) change.
-pub fn update_status(ctx: &WriteCtx<'_>, mut new: Value, old: &Value) -> Result<UpdateOutcome, ApiError> {
+pub fn update_status(
+    ctx: &WriteCtx<'_>,
+    mut new: Value,
+    old: &Value,
+) -> Result<UpdateOutcome, ApiError> {
     let def = ctx.def;
     check_identity(ctx, &mut new, meta_str(old, "name"))?;
     check_preconditions(def, &new, old)?;
@@ -346,9 +398,12 @@ pub fn update_status(ctx: &WriteCtx<'_>, mut new: Value, old: &Value) -> Result<
     finish_update(ctx, new, old, Some("status"))
 }
 
-
 /// An update through the namespace `finalize` subresource: only `spec.finalizers` change.
-pub fn finalize_namespace(ctx: &WriteCtx<'_>, mut new: Value, old: &Value) -> Result<UpdateOutcome, ApiError> {
+pub fn finalize_namespace(
+    ctx: &WriteCtx<'_>,
+    mut new: Value,
+    old: &Value,
+) -> Result<UpdateOutcome, ApiError> {
     check_identity(ctx, &mut new, meta_str(old, "name"))?;
     check_preconditions(ctx.def, &new, old)?;
     let finalizers = new.pointer("/spec/finalizers").cloned();
@@ -378,14 +433,19 @@ pub fn finalize_namespace(ctx: &WriteCtx<'_>, mut new: Value, old: &Value) -> Re
 }
 
 fn namespace_finalized(ns: &Value) -> bool {
-    let spec_empty = ns.pointer("/spec/finalizers").and_then(Value::as_array).is_none_or(|a| a.is_empty());
+    let spec_empty = ns
+        .pointer("/spec/finalizers")
+        .and_then(Value::as_array)
+        .is_none_or(|a| a.is_empty());
     spec_empty && finalizers(ns).is_empty()
 }
 
 /// What a kind resets on create: clients cannot set status, except where Kubernetes lets them
 /// (nodes register with theirs).
 fn prepare_for_create(def: &ResourceDef, obj: &mut Value) {
-    let Some(map) = obj.as_object_mut() else { return };
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
     match (def.group, def.kind) {
         ("", "Pod") | ("", "Namespace") | ("apps", "Deployment") | ("apps", "ReplicaSet") => {
             map.remove("status");
@@ -403,7 +463,9 @@ fn prepare_for_update(def: &ResourceDef, new: &mut Value, old: &Value) {
     if !def.has_status {
         return;
     }
-    let Some(map) = new.as_object_mut() else { return };
+    let Some(map) = new.as_object_mut() else {
+        return;
+    };
     match old.get("status") {
         Some(status) => map.insert("status".into(), status.clone()),
         None => map.remove("status"),
@@ -411,7 +473,11 @@ fn prepare_for_update(def: &ResourceDef, new: &mut Value, old: &Value) {
     if (def.group, def.kind) == ("", "Namespace") {
         // spec.finalizers change only through the finalize subresource.
         let old_fins = old.pointer("/spec/finalizers").cloned();
-        if let Some(spec) = map.entry("spec").or_insert_with(|| json!({})).as_object_mut() {
+        if let Some(spec) = map
+            .entry("spec")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+        {
             match old_fins {
                 Some(f) => spec.insert("finalizers".into(), f),
                 None => spec.remove("finalizers"),
@@ -438,7 +504,11 @@ impl Propagation {
                 "",
                 "DeleteOptions",
                 "",
-                vec![FieldError::not_supported("propagationPolicy", other, &["Foreground", "Background", "Orphan"])],
+                vec![FieldError::not_supported(
+                    "propagationPolicy",
+                    other,
+                    &["Foreground", "Background", "Orphan"],
+                )],
             )),
         }
     }
@@ -469,7 +539,11 @@ pub const FINALIZER_FOREGROUND: &str = "foregroundDeletion";
 
 /// The rules of DELETE: preconditions, graceful deletion (pods), propagation finalizers,
 /// namespace finalization.
-pub fn delete(ctx: &WriteCtx<'_>, old: &Value, opts: &DeleteOpts) -> Result<DeleteOutcome, ApiError> {
+pub fn delete(
+    ctx: &WriteCtx<'_>,
+    old: &Value,
+    opts: &DeleteOpts,
+) -> Result<DeleteOutcome, ApiError> {
     let def = ctx.def;
     let name = meta_str(old, "name");
     let precondition_failed = |message: String| ApiError::Conflict {
@@ -500,7 +574,11 @@ pub fn delete(ctx: &WriteCtx<'_>, old: &Value, opts: &DeleteOpts) -> Result<Dele
             "",
             "DeleteOptions",
             "",
-            vec![FieldError::invalid("gracePeriodSeconds", g, "must be greater than or equal to 0")],
+            vec![FieldError::invalid(
+                "gracePeriodSeconds",
+                g,
+                "must be greater than or equal to 0",
+            )],
         ));
     }
 
@@ -539,7 +617,11 @@ pub fn delete(ctx: &WriteCtx<'_>, old: &Value, opts: &DeleteOpts) -> Result<Dele
             return Ok(DeleteOutcome::Now);
         }
         if deleting {
-            return Ok(if fins_changed { DeleteOutcome::Pending(new) } else { DeleteOutcome::AlreadyPending });
+            return Ok(if fins_changed {
+                DeleteOutcome::Pending(new)
+            } else {
+                DeleteOutcome::AlreadyPending
+            });
         }
         let meta = meta_mut(&mut new);
         meta.insert("deletionTimestamp".into(), json!(format_time(now)));
@@ -557,10 +639,19 @@ pub fn delete(ctx: &WriteCtx<'_>, old: &Value, opts: &DeleteOpts) -> Result<Dele
     let grace = if (def.group, def.kind) == ("", "Pod") {
         let mut g = opts
             .grace_period_seconds
-            .or_else(|| old.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64))
+            .or_else(|| {
+                old.pointer("/spec/terminationGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+            })
             .unwrap_or(30);
-        let bound = old.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-        let phase = old.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+        let bound = old
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.is_empty());
+        let phase = old
+            .pointer("/status/phase")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if !bound || phase == "Succeeded" || phase == "Failed" {
             g = 0;
         }
@@ -591,7 +682,11 @@ pub fn delete(ctx: &WriteCtx<'_>, old: &Value, opts: &DeleteOpts) -> Result<Dele
         if fins.is_empty() && meta_i64(&new, "deletionGracePeriodSeconds") == Some(0) {
             return Ok(DeleteOutcome::Now);
         }
-        return Ok(if changed { DeleteOutcome::Pending(new) } else { DeleteOutcome::AlreadyPending });
+        return Ok(if changed {
+            DeleteOutcome::Pending(new)
+        } else {
+            DeleteOutcome::AlreadyPending
+        });
     }
 
     if fins.is_empty() && grace == 0 {
@@ -614,7 +709,13 @@ pub fn delete(ctx: &WriteCtx<'_>, old: &Value, opts: &DeleteOpts) -> Result<Dele
 pub fn scale_of(obj: &Value) -> Value {
     let meta = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
     let mut scale_meta = Map::new();
-    for f in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+    for f in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
         if let Some(v) = meta.get(f) {
             scale_meta.insert(f.to_owned(), v.clone());
         }
@@ -622,13 +723,18 @@ pub fn scale_of(obj: &Value) -> Value {
     let selector = obj
         .pointer("/spec/selector")
         .and_then(|s| serde_json::from_value(s.clone()).ok())
-        .and_then(|s: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector| {
-            crate::selector::LabelSelector::from_label_selector(&s).ok()
-        })
+        .and_then(
+            |s: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector| {
+                crate::selector::LabelSelector::from_label_selector(&s).ok()
+            },
+        )
         .map(|s| s.to_string())
         .unwrap_or_default();
     let mut status = Map::new();
-    status.insert("replicas".into(), obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)));
+    status.insert(
+        "replicas".into(),
+        obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
+    );
     if !selector.is_empty() {
         status.insert("selector".into(), json!(selector));
     }
@@ -643,23 +749,36 @@ pub fn scale_of(obj: &Value) -> Value {
 
 /// Applies a Scale (already patched or replaced by the client) to its Deployment or
 /// ReplicaSet.
-pub fn apply_scale(ctx: &WriteCtx<'_>, scale: &Value, old: &Value) -> Result<UpdateOutcome, ApiError> {
+pub fn apply_scale(
+    ctx: &WriteCtx<'_>,
+    scale: &Value,
+    old: &Value,
+) -> Result<UpdateOutcome, ApiError> {
     let def = ctx.def;
     let name = meta_str(old, "name");
-    let rv = scale.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("");
+    let rv = scale
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !rv.is_empty() && rv != meta_str(old, "resourceVersion") {
         return Err(ApiError::conflict_modified(def.group, def.plural, name));
     }
     let replicas = match scale.pointer("/spec/replicas") {
         None | Some(Value::Null) => 0,
-        Some(v) => v.as_i64().ok_or_else(|| ApiError::BadRequest("spec.replicas must be an integer".into()))?,
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| ApiError::BadRequest("spec.replicas must be an integer".into()))?,
     };
     if replicas < 0 {
         return Err(ApiError::invalid(
             "autoscaling",
             "Scale",
             name,
-            vec![FieldError::invalid("spec.replicas", replicas, "must be greater than or equal to 0")],
+            vec![FieldError::invalid(
+                "spec.replicas",
+                replicas,
+                "must be greater than or equal to 0",
+            )],
         ));
     }
     let mut new = old.clone();
@@ -676,7 +795,10 @@ pub fn apply_scale(ctx: &WriteCtx<'_>, scale: &Value, old: &Value) -> Result<Upd
 /// Binds a pod to a node (the `binding` subresource).
 pub fn bind(ctx: &WriteCtx<'_>, pod: &Value, binding: &Value) -> Result<Value, ApiError> {
     let name = meta_str(pod, "name");
-    let target = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or("");
+    let target = binding
+        .pointer("/target/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if target.is_empty() {
         return Err(ApiError::invalid(
             "",
@@ -691,17 +813,27 @@ pub fn bind(ctx: &WriteCtx<'_>, pod: &Value, binding: &Value) -> Result<Value, A
         message,
     };
     if !meta_str(pod, "deletionTimestamp").is_empty() {
-        return Err(conflict(format!("pod {name} is being deleted, cannot be assigned to a host")));
+        return Err(conflict(format!(
+            "pod {name} is being deleted, cannot be assigned to a host"
+        )));
     }
-    let current = pod.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("");
+    let current = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !current.is_empty() {
-        return Err(conflict(format!("pod {name} is already assigned to node {current:?}")));
+        return Err(conflict(format!(
+            "pod {name} is already assigned to node {current:?}"
+        )));
     }
     let mut new = pod.clone();
     if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
         spec.insert("nodeName".into(), json!(target));
     }
-    if let Some(annotations) = binding.pointer("/metadata/annotations").and_then(Value::as_object) {
+    if let Some(annotations) = binding
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+    {
         let meta = meta_mut(&mut new);
         let a = meta.entry("annotations").or_insert_with(|| json!({}));
         if let Some(a) = a.as_object_mut() {
@@ -725,11 +857,15 @@ pub fn set_condition(
     message: Option<&str>,
     now: Timestamp,
 ) {
-    let Some(map) = obj.as_object_mut() else { return };
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
     let st = map.entry("status").or_insert_with(|| json!({}));
     let Some(st) = st.as_object_mut() else { return };
     let conds = st.entry("conditions").or_insert_with(|| json!([]));
-    let Some(conds) = conds.as_array_mut() else { return };
+    let Some(conds) = conds.as_array_mut() else {
+        return;
+    };
     let mut cond = json!({"type": ty, "status": status, "lastProbeTime": null});
     if let Some(r) = reason {
         cond["reason"] = json!(r);
@@ -740,8 +876,11 @@ pub fn set_condition(
     match conds.iter_mut().find(|c| c["type"] == ty) {
         Some(existing) => {
             let flipped = existing["status"] != status;
-            cond["lastTransitionTime"] =
-                if flipped { json!(format_time(now)) } else { existing["lastTransitionTime"].clone() };
+            cond["lastTransitionTime"] = if flipped {
+                json!(format_time(now))
+            } else {
+                existing["lastTransitionTime"].clone()
+            };
             *existing = cond;
         }
         None => {
@@ -758,7 +897,9 @@ mod tests {
 
     fn ctx(plural: &str) -> WriteCtx<'static> {
         WriteCtx {
-            def: find("", "v1", plural).or_else(|| find("apps", "v1", plural)).expect("served"),
+            def: find("", "v1", plural)
+                .or_else(|| find("apps", "v1", plural))
+                .expect("served"),
             namespace: Some("default"),
             now: "2026-11-22T07:00:00Z".parse().expect("time"),
             manager: "kubectl-create",
@@ -810,14 +951,21 @@ mod tests {
         let mut new = old.clone();
         new["status"] = json!({"phase": "Running"});
         new["metadata"]["labels"]["x"] = json!("y");
-        let UpdateOutcome::Write(w) = update(&c, new, &old).unwrap() else { panic!("expected a write") };
+        let UpdateOutcome::Write(w) = update(&c, new, &old).unwrap() else {
+            panic!("expected a write")
+        };
         assert_eq!(w["status"]["phase"], "Pending");
         assert_eq!(w["metadata"]["generation"], 1);
         let mut new = old.clone();
         new["spec"]["containers"][0]["image"] = json!("busybox:2");
-        let UpdateOutcome::Write(w) = update(&c, new, &old).unwrap() else { panic!("expected a write") };
+        let UpdateOutcome::Write(w) = update(&c, new, &old).unwrap() else {
+            panic!("expected a write")
+        };
         assert_eq!(w["metadata"]["generation"], 2);
-        assert_eq!(update(&c, old.clone(), &old).unwrap(), UpdateOutcome::Unchanged);
+        assert_eq!(
+            update(&c, old.clone(), &old).unwrap(),
+            UpdateOutcome::Unchanged
+        );
         let mut stale = old.clone();
         stale["metadata"]["resourceVersion"] = json!("6");
         stale["metadata"]["labels"]["z"] = json!("1");
@@ -832,7 +980,9 @@ mod tests {
         let mut new = old.clone();
         new["status"]["phase"] = json!("Running");
         new["spec"]["containers"][0]["image"] = json!("changed");
-        let UpdateOutcome::Write(w) = update_status(&c, new, &old).unwrap() else { panic!("expected a write") };
+        let UpdateOutcome::Write(w) = update_status(&c, new, &old).unwrap() else {
+            panic!("expected a write")
+        };
         assert_eq!(w["status"]["phase"], "Running");
         assert_eq!(w["spec"]["containers"][0]["image"], "busybox");
     }
@@ -841,7 +991,10 @@ mod tests {
     fn bound_pods_delete_gracefully_and_unbound_at_once() {
         let c = ctx("pods");
         let unbound = create(&c, pod(None), "u", "").unwrap();
-        assert_eq!(delete(&c, &unbound, &DeleteOpts::default()).unwrap(), DeleteOutcome::Now);
+        assert_eq!(
+            delete(&c, &unbound, &DeleteOpts::default()).unwrap(),
+            DeleteOutcome::Now
+        );
         let bound = create(&c, pod(Some("node-1")), "u", "").unwrap();
         let DeleteOutcome::Pending(p) = delete(&c, &bound, &DeleteOpts::default()).unwrap() else {
             panic!("expected a pending delete")
@@ -849,11 +1002,20 @@ mod tests {
         assert_eq!(p["metadata"]["deletionGracePeriodSeconds"], 30);
         assert_eq!(p["metadata"]["deletionTimestamp"], "2026-11-22T07:00:30Z");
         // A second plain delete changes nothing; a forced one removes it.
-        assert_eq!(delete(&c, &p, &DeleteOpts::default()).unwrap(), DeleteOutcome::AlreadyPending);
-        let force = DeleteOpts { grace_period_seconds: Some(0), ..Default::default() };
+        assert_eq!(
+            delete(&c, &p, &DeleteOpts::default()).unwrap(),
+            DeleteOutcome::AlreadyPending
+        );
+        let force = DeleteOpts {
+            grace_period_seconds: Some(0),
+            ..Default::default()
+        };
         assert_eq!(delete(&c, &p, &force).unwrap(), DeleteOutcome::Now);
         assert_eq!(delete(&c, &bound, &force).unwrap(), DeleteOutcome::Now);
-        let wrong_uid = DeleteOpts { precondition_uid: Some("other".into()), ..Default::default() };
+        let wrong_uid = DeleteOpts {
+            precondition_uid: Some("other".into()),
+            ..Default::default()
+        };
         assert_eq!(delete(&c, &bound, &wrong_uid).unwrap_err().code(), 409);
     }
 
@@ -863,17 +1025,28 @@ mod tests {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
         let mut old = create(&c, cm, "u", "").unwrap();
         old["metadata"]["resourceVersion"] = json!("3");
-        let orphan = DeleteOpts { propagation: Some(Propagation::Orphan), ..Default::default() };
-        let DeleteOutcome::Pending(p) = delete(&c, &old, &orphan).unwrap() else { panic!("expected pending") };
+        let orphan = DeleteOpts {
+            propagation: Some(Propagation::Orphan),
+            ..Default::default()
+        };
+        let DeleteOutcome::Pending(p) = delete(&c, &old, &orphan).unwrap() else {
+            panic!("expected pending")
+        };
         assert_eq!(p["metadata"]["finalizers"], json!(["orphan"]));
         let mut cleared = p.clone();
         meta_mut(&mut cleared).remove("finalizers");
-        assert!(matches!(update(&c, cleared, &p).unwrap(), UpdateOutcome::Delete(_)));
+        assert!(matches!(
+            update(&c, cleared, &p).unwrap(),
+            UpdateOutcome::Delete(_)
+        ));
     }
 
     #[test]
     fn namespaces_terminate_then_finalize() {
-        let c = WriteCtx { namespace: None, ..ctx("namespaces") };
+        let c = WriteCtx {
+            namespace: None,
+            ..ctx("namespaces")
+        };
         let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}});
         let old = create(&c, ns, "u", "").unwrap();
         assert_eq!(old["spec"]["finalizers"], json!(["kubernetes"]));
@@ -883,7 +1056,10 @@ mod tests {
         assert_eq!(p["status"]["phase"], "Terminating");
         let mut fin = p.clone();
         fin["spec"]["finalizers"] = json!([]);
-        assert!(matches!(finalize_namespace(&c, fin, &p).unwrap(), UpdateOutcome::Delete(_)));
+        assert!(matches!(
+            finalize_namespace(&c, fin, &p).unwrap(),
+            UpdateOutcome::Delete(_)
+        ));
     }
 
     #[test]

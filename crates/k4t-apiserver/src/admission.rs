@@ -12,18 +12,30 @@ use serde_json::{Value, json};
 use crate::Shared;
 
 /// Kubernetes' NamespaceLifecycle admission for a create in `ns`.
-pub(crate) fn check_namespace(shared: &Shared, def: &ResourceDef, ns: &str, name: &str) -> Result<(), ApiError> {
-    let Some(ns_def) = registry::find("", "v1", "namespaces") else { return Ok(()) };
+pub(crate) fn check_namespace(
+    shared: &Shared,
+    def: &ResourceDef,
+    ns: &str,
+    name: &str,
+) -> Result<(), ApiError> {
+    let Some(ns_def) = registry::find("", "v1", "namespaces") else {
+        return Ok(());
+    };
     let Some(obj) = shared.store.get(&ns_def.key(None, ns)) else {
         return Err(ApiError::not_found("", "namespaces", ns));
     };
     let v: Value = serde_json::from_slice(&obj.value).unwrap_or(Value::Null);
-    if v.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+    if v.pointer("/metadata/deletionTimestamp")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
+    {
         return Err(ApiError::forbidden(
             def.group,
             def.plural,
             name,
-            format!("unable to create new content in namespace {ns} because it is being terminated"),
+            format!(
+                "unable to create new content in namespace {ns} because it is being terminated"
+            ),
         ));
     }
     Ok(())
@@ -40,22 +52,40 @@ fn in_service_net(ip: Ipv4Addr) -> bool {
 }
 
 /// Allocation that needs the rest of the store (Service cluster IPs and node ports).
-pub(crate) async fn on_create(shared: &Shared, def: &ResourceDef, obj: &mut Value) -> Result<(), ApiError> {
+pub(crate) async fn on_create(
+    shared: &Shared,
+    def: &ResourceDef,
+    obj: &mut Value,
+) -> Result<(), ApiError> {
     if (def.group, def.kind) == ("", "Service") {
         allocate_service(shared, def, obj).await?;
     }
     Ok(())
 }
 
-async fn allocate_service(shared: &Shared, def: &ResourceDef, obj: &mut Value) -> Result<(), ApiError> {
+async fn allocate_service(
+    shared: &Shared,
+    def: &ResourceDef,
+    obj: &mut Value,
+) -> Result<(), ApiError> {
     let name = k4t_api::rest::meta_str(obj, "name").to_owned();
-    let ty = obj.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP").to_owned();
+    let ty = obj
+        .pointer("/spec/type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
+        .to_owned();
     if ty == "ExternalName" {
         return Ok(());
     }
     let existing = shared
         .store
-        .list(ListOptions { prefix: &def.prefix(None), at: None, start_after: None, limit: None, filter: None })
+        .list(ListOptions {
+            prefix: &def.prefix(None),
+            at: None,
+            start_after: None,
+            limit: None,
+            filter: None,
+        })
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut used_ips = HashSet::new();
@@ -65,23 +95,47 @@ async fn allocate_service(shared: &Shared, def: &ResourceDef, obj: &mut Value) -
         if let Some(ip) = v.pointer("/spec/clusterIP").and_then(Value::as_str) {
             used_ips.insert(ip.to_owned());
         }
-        for p in v.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
+        for p in v
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(np) = p.get("nodePort").and_then(Value::as_i64) {
                 used_ports.insert(np);
             }
         }
     }
     let invalid = |field: &str, value: String, detail: String| {
-        ApiError::invalid("", "Service", &name, vec![FieldError::invalid(field, k4t_api::error::BadValue::Raw(value), detail)])
+        ApiError::invalid(
+            "",
+            "Service",
+            &name,
+            vec![FieldError::invalid(
+                field,
+                k4t_api::error::BadValue::Raw(value),
+                detail,
+            )],
+        )
     };
-    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else { return Ok(()) };
-    let requested = spec.get("clusterIP").and_then(Value::as_str).unwrap_or("").to_owned();
+    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+        return Ok(());
+    };
+    let requested = spec
+        .get("clusterIP")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     let ip = if requested == "None" {
         "None".to_owned()
     } else if !requested.is_empty() {
-        let parsed: Ipv4Addr = requested
-            .parse()
-            .map_err(|_| invalid("spec.clusterIPs", format!("[\"{requested}\"]"), "must be a valid IP address".into()))?;
+        let parsed: Ipv4Addr = requested.parse().map_err(|_| {
+            invalid(
+                "spec.clusterIPs",
+                format!("[\"{requested}\"]"),
+                "must be a valid IP address".into(),
+            )
+        })?;
         if !in_service_net(parsed) {
             return Err(invalid(
                 "spec.clusterIPs",
@@ -116,21 +170,31 @@ async fn allocate_service(shared: &Shared, def: &ResourceDef, obj: &mut Value) -
     if ip != "None" || !spec.contains_key("ipFamilies") {
         spec.insert("ipFamilies".into(), json!(["IPv4"]));
     }
-    spec.entry("ipFamilyPolicy").or_insert_with(|| json!("SingleStack"));
+    spec.entry("ipFamilyPolicy")
+        .or_insert_with(|| json!("SingleStack"));
     if ty == "NodePort" || ty == "LoadBalancer" {
         if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
             for p in ports {
-                if p.get("nodePort").and_then(Value::as_i64).is_some_and(|n| n != 0) {
+                if p.get("nodePort")
+                    .and_then(Value::as_i64)
+                    .is_some_and(|n| n != 0)
+                {
                     continue;
                 }
-                let free = NODE_PORTS.clone().find(|n| !used_ports.contains(n)).ok_or_else(|| {
-                    ApiError::Internal("failed to allocate a nodePort: range is full".to_owned())
-                })?;
+                let free = NODE_PORTS
+                    .clone()
+                    .find(|n| !used_ports.contains(n))
+                    .ok_or_else(|| {
+                        ApiError::Internal(
+                            "failed to allocate a nodePort: range is full".to_owned(),
+                        )
+                    })?;
                 used_ports.insert(free);
                 p["nodePort"] = json!(free);
             }
         }
-        spec.entry("externalTrafficPolicy").or_insert_with(|| json!("Cluster"));
+        spec.entry("externalTrafficPolicy")
+            .or_insert_with(|| json!("Cluster"));
     }
     Ok(())
 }

@@ -15,7 +15,9 @@ pub fn def_for_key(key: &str) -> Option<&'static ResourceDef> {
     let rest = key.strip_prefix("/registry/")?;
     RESOURCES
         .iter()
-        .filter(|d| rest.starts_with(d.storage) && rest.as_bytes().get(d.storage.len()) == Some(&b'/'))
+        .filter(|d| {
+            rest.starts_with(d.storage) && rest.as_bytes().get(d.storage.len()) == Some(&b'/')
+        })
         .max_by_key(|d| d.storage.len())
 }
 
@@ -26,16 +28,30 @@ impl Decorator for KubeDecorator {
             return (value.clone(), Attrs::default());
         };
         let meta = k4t_api::rest::meta_mut(&mut obj);
-        meta.insert("resourceVersion".into(), Value::String(revision.to_string()));
+        meta.insert(
+            "resourceVersion".into(),
+            Value::String(revision.to_string()),
+        );
         let labels = meta
             .get("labels")
             .and_then(Value::as_object)
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
             .unwrap_or_default();
         let fields = def_for_key(key)
-            .map(|def| selectable_fields(def, &obj).into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            .map(|def| {
+                selectable_fields(def, &obj)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect()
+            })
             .unwrap_or_default();
-        let bytes = serde_json::to_vec(&obj).map(Bytes::from).unwrap_or_else(|_| value.clone());
+        let bytes = serde_json::to_vec(&obj)
+            .map(Bytes::from)
+            .unwrap_or_else(|_| value.clone());
         (bytes, Attrs { labels, fields })
     }
 }
@@ -46,11 +62,26 @@ mod tests {
 
     #[test]
     fn keys_map_to_their_resources() {
-        assert_eq!(def_for_key("/registry/pods/default/web").map(|d| d.kind), Some("Pod"));
-        assert_eq!(def_for_key("/registry/podpresets/default/p").map(|d| d.kind), Some("PodPreset"));
-        assert_eq!(def_for_key("/registry/services/specs/default/s").map(|d| d.kind), Some("Service"));
-        assert_eq!(def_for_key("/registry/services/endpoints/default/s").map(|d| d.kind), Some("Endpoints"));
-        assert_eq!(def_for_key("/registry/events/default/e").map(|d| d.group), Some(""));
+        assert_eq!(
+            def_for_key("/registry/pods/default/web").map(|d| d.kind),
+            Some("Pod")
+        );
+        assert_eq!(
+            def_for_key("/registry/podpresets/default/p").map(|d| d.kind),
+            Some("PodPreset")
+        );
+        assert_eq!(
+            def_for_key("/registry/services/specs/default/s").map(|d| d.kind),
+            Some("Service")
+        );
+        assert_eq!(
+            def_for_key("/registry/services/endpoints/default/s").map(|d| d.kind),
+            Some("Endpoints")
+        );
+        assert_eq!(
+            def_for_key("/registry/events/default/e").map(|d| d.group),
+            Some("")
+        );
         assert!(def_for_key("/registry/nothing/x").is_none());
     }
 
@@ -63,6 +94,10 @@ mod tests {
         let obj: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(obj["metadata"]["resourceVersion"], "42");
         assert_eq!(attrs.labels.get("app").map(String::as_str), Some("web"));
-        assert!(attrs.fields.contains(&("spec.nodeName".to_owned(), "n1".to_owned())));
+        assert!(
+            attrs
+                .fields
+                .contains(&("spec.nodeName".to_owned(), "n1".to_owned()))
+        );
     }
 }

@@ -19,7 +19,10 @@ pub const KUBE_MAJOR: &str = "1";
 pub const KUBE_MINOR: &str = "36";
 pub const KUBE_GIT_VERSION: &str = concat!("v1.36.0+k4t-", env!("CARGO_PKG_VERSION"));
 
-pub(crate) async fn handle(shared: Arc<Shared>, req: Request<hyper::body::Incoming>) -> Response<Body> {
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    req: Request<hyper::body::Incoming>,
+) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let req = Request::from_parts(parts, Body::new(body));
     let method = req.method().clone();
@@ -31,10 +34,16 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<hyper::body::Incomi
 }
 
 fn authenticated(shared: &Shared, req: &Request<Body>) -> bool {
-    let Some(value) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let Some(token) = value.strip_prefix("Bearer ").map(str::trim) else { return false };
+    let Some(token) = value.strip_prefix("Bearer ").map(str::trim) else {
+        return false;
+    };
     constant_time_eq(token.as_bytes(), shared.token.as_bytes())
 }
 
@@ -54,7 +63,12 @@ async fn dispatch(shared: Arc<Shared>, req: Request<Body>) -> Response<Body> {
         return respond::error(&ApiError::Unauthorized);
     }
     let query = Query::parse(req.uri().query());
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let get_only = |f: &dyn Fn() -> Response<Body>| -> Response<Body> {
         if req.method() == Method::GET || req.method() == Method::HEAD {
             f()
@@ -91,7 +105,10 @@ async fn dispatch(shared: Arc<Shared>, req: Request<Body>) -> Response<Body> {
                     serde_json::to_vec(&discovery::aggregated(true)).unwrap_or_default(),
                 )
             } else {
-                respond::json_value(StatusCode::OK, &discovery::api_versions(&shared.server_address))
+                respond::json_value(
+                    StatusCode::OK,
+                    &discovery::api_versions(&shared.server_address),
+                )
             }
         }),
         Route::Groups => get_only(&|| {
@@ -109,14 +126,18 @@ async fn dispatch(shared: Arc<Shared>, req: Request<Body>) -> Response<Body> {
             Some(v) => respond::json_value(StatusCode::OK, &v),
             None => respond::error(&ApiError::UnknownPath),
         }),
-        Route::GroupVersion { group, version } => get_only(&|| match discovery::api_resource_list(&group, &version) {
-            Some(v) => respond::json_value(StatusCode::OK, &v),
-            None => respond::error(&ApiError::UnknownPath),
-        }),
+        Route::GroupVersion { group, version } => {
+            get_only(&|| match discovery::api_resource_list(&group, &version) {
+                Some(v) => respond::json_value(StatusCode::OK, &v),
+                None => respond::error(&ApiError::UnknownPath),
+            })
+        }
         Route::OpenApiV2 => get_only(&|| crate::resources::openapi_v2(&accept)),
         Route::OpenApiV3Index => get_only(&crate::resources::openapi_v3_index),
         Route::OpenApiV3(path) => get_only(&|| crate::resources::openapi_v3(&path)),
-        Route::Metrics => get_only(&|| respond::bytes(StatusCode::OK, "text/plain; version=0.0.4", "")),
+        Route::Metrics => {
+            get_only(&|| respond::bytes(StatusCode::OK, "text/plain; version=0.0.4", ""))
+        }
         Route::Resource(rp) => crate::resources::handle(shared, rp, query, req).await,
         Route::NotFound => respond::error(&ApiError::UnknownPath),
     }

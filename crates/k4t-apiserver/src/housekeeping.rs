@@ -13,17 +13,25 @@ use serde_json::{Value, json};
 use crate::Shared;
 
 /// Namespaces every cluster has.
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Creates the system namespaces that are missing.
 pub(crate) async fn bootstrap(shared: &Shared) {
-    let Some(def) = registry::find("", "v1", "namespaces") else { return };
+    let Some(def) = registry::find("", "v1", "namespaces") else {
+        return;
+    };
     for ns in SYSTEM_NAMESPACES {
         let key = def.key(None, ns);
         if shared.store.get(&key).is_some() {
             continue;
         }
-        let ctx = WriteCtx { def, namespace: None, now: shared.clock.now(), manager: "k4t" };
+        let ctx = WriteCtx {
+            def,
+            namespace: None,
+            now: shared.clock.now(),
+            manager: "k4t",
+        };
         let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
         let created = rest::create(&ctx, obj, &uuid::Uuid::new_v4().to_string(), "")
             .map_err(|e| e.to_string())
@@ -40,7 +48,8 @@ pub(crate) async fn bootstrap(shared: &Shared) {
 
 /// Periodic work until shutdown.
 pub(crate) async fn run(shared: Arc<Shared>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60).min(shared.config.event_ttl));
+    let mut tick =
+        tokio::time::interval(std::time::Duration::from_secs(60).min(shared.config.event_ttl));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut shutdown = shared.shutdown.clone();
     loop {
@@ -56,25 +65,45 @@ fn event_last_seen(v: &Value) -> Option<Timestamp> {
     ["lastTimestamp", "eventTime"]
         .iter()
         .filter_map(|f| v.get(*f).and_then(Value::as_str))
-        .chain(v.pointer("/series/lastObservedTime").and_then(Value::as_str))
-        .chain(v.pointer("/metadata/creationTimestamp").and_then(Value::as_str))
+        .chain(
+            v.pointer("/series/lastObservedTime")
+                .and_then(Value::as_str),
+        )
+        .chain(
+            v.pointer("/metadata/creationTimestamp")
+                .and_then(Value::as_str),
+        )
         .filter_map(|s| s.parse::<Timestamp>().ok())
         .max()
 }
 
 async fn expire_events(shared: &Shared) {
-    let Some(def) = registry::find("", "v1", "events") else { return };
-    let Ok(ttl) = jiff::SignedDuration::try_from(shared.config.event_ttl) else { return };
+    let Some(def) = registry::find("", "v1", "events") else {
+        return;
+    };
+    let Ok(ttl) = jiff::SignedDuration::try_from(shared.config.event_ttl) else {
+        return;
+    };
     let cutoff = shared.clock.now() - ttl;
     let prefix = def.prefix(None);
-    let Ok(list) =
-        shared.store.list(ListOptions { prefix: &prefix, at: None, start_after: None, limit: None, filter: None }).await
+    let Ok(list) = shared
+        .store
+        .list(ListOptions {
+            prefix: &prefix,
+            at: None,
+            start_after: None,
+            limit: None,
+            filter: None,
+        })
+        .await
     else {
         return;
     };
     let mut expired = 0usize;
     for o in &list.items {
-        let Ok(v) = serde_json::from_slice::<Value>(&o.value) else { continue };
+        let Ok(v) = serde_json::from_slice::<Value>(&o.value) else {
+            continue;
+        };
         if event_last_seen(&v).is_some_and(|t| t < cutoff) {
             match shared.store.delete(&o.key, o.mod_revision).await {
                 Ok(_) => expired += 1,

@@ -32,7 +32,9 @@ pub use serve::Running;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreKind {
     /// SQLite revision log at `<data-dir>/store.db`.
-    Sqlite { durability: k4t_store::sqlite::Durability },
+    Sqlite {
+        durability: k4t_store::sqlite::Durability,
+    },
     /// In memory (tests).
     Memory,
 }
@@ -61,7 +63,9 @@ impl Config {
             data_dir,
             bind,
             tls_sans: Vec::new(),
-            store: StoreKind::Sqlite { durability: k4t_store::sqlite::Durability::Full },
+            store: StoreKind::Sqlite {
+                durability: k4t_store::sqlite::Durability::Full,
+            },
             store_config: k4t_store::StoreConfig::default(),
             event_ttl: Duration::from_secs(3600),
             min_request_timeout: Duration::from_secs(1800),
@@ -78,11 +82,17 @@ pub enum StartError {
     #[error("opening the store: {0}")]
     Store(#[from] k4t_store::StoreError),
     #[error("binding {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("tls configuration: {0}")]
     Tls(String),
     #[error("creating data directory {dir}: {source}")]
-    DataDir { dir: PathBuf, source: std::io::Error },
+    DataDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// State shared by every request.
@@ -103,7 +113,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 }
 
 /// [`start`] with an injected wall clock.
-pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
+pub async fn start_with_clock(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Running, StartError> {
     serve::start(config, clock).await
 }
 

@@ -8,17 +8,23 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use rand::RngCore as _;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
 /// Errors while preparing the server's identity. Messages name the file.
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
     #[error("reading {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("writing {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("certificate generation failed: {0}")]
     Cert(#[from] rcgen::Error),
     #[error("invalid pem in {path}: {message}")]
@@ -39,7 +45,9 @@ pub struct Identity {
 
 impl std::fmt::Debug for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Identity").field("kubeconfig", &self.kubeconfig).finish_non_exhaustive()
+        f.debug_struct("Identity")
+            .field("kubeconfig", &self.kubeconfig)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,7 +55,10 @@ fn read(path: &Path) -> Result<Option<String>, PkiError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(PkiError::Read { path: path.to_owned(), source }),
+        Err(source) => Err(PkiError::Read {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 
@@ -55,12 +66,21 @@ fn read(path: &Path) -> Result<Option<String>, PkiError> {
 pub fn write_private(path: &Path, contents: &str, mode: u32) -> Result<(), PkiError> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let err = |source| PkiError::Write { path: path.to_owned(), source };
+    let err = |source| PkiError::Write {
+        path: path.to_owned(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp).map_err(err)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(err)?;
     f.write_all(contents.as_bytes()).map_err(err)?;
     f.sync_all().map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)?;
@@ -73,13 +93,22 @@ fn ca_params() -> Result<CertificateParams, PkiError> {
     dn.push(DnType::CommonName, "k4t-ca");
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     Ok(params)
 }
 
 /// The names the serving certificate covers.
 pub fn serving_names(extra: &[String]) -> Vec<String> {
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned(), "k4t".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+        "k4t".to_owned(),
+    ];
     if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
         let h = h.trim();
         if !h.is_empty() {
@@ -113,8 +142,10 @@ pub fn ensure(dir: &Path, server_url: &str, names: &[String]) -> Result<Identity
 
     let (ca_pem, ca_key) = match (read(&ca_cert_path)?, read(&ca_key_path)?) {
         (Some(cert), Some(key)) => {
-            let kp = KeyPair::from_pem(&key)
-                .map_err(|e| PkiError::Pem { path: ca_key_path.clone(), message: e.to_string() })?;
+            let kp = KeyPair::from_pem(&key).map_err(|e| PkiError::Pem {
+                path: ca_key_path.clone(),
+                message: e.to_string(),
+            })?;
             (cert, kp)
         }
         _ => {
@@ -143,7 +174,10 @@ pub fn ensure(dir: &Path, server_url: &str, names: &[String]) -> Result<Identity
                     Err(_) => n.clone().try_into().map(SanType::DnsName),
                 })
                 .collect::<Result<_, _>>()?;
-            params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+            params.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyEncipherment,
+            ];
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
             let cert = params.signed_by(&kp, &issuer)?;
             write_private(&key_path, &kp.serialize_pem(), 0o600)?;
@@ -163,8 +197,18 @@ pub fn ensure(dir: &Path, server_url: &str, names: &[String]) -> Result<Identity
     };
 
     let kubeconfig = dir.join("kubeconfig");
-    write_private(&kubeconfig, &kubeconfig_yaml(server_url, &ca_pem, &token), 0o600)?;
-    Ok(Identity { ca_pem, cert_pem, key_pem, token, kubeconfig })
+    write_private(
+        &kubeconfig,
+        &kubeconfig_yaml(server_url, &ca_pem, &token),
+        0o600,
+    )?;
+    Ok(Identity {
+        ca_pem,
+        cert_pem,
+        key_pem,
+        token,
+        kubeconfig,
+    })
 }
 
 /// A kubeconfig for `server_url`, trusting `ca_pem`, authenticating with `token`.
@@ -210,7 +254,12 @@ mod tests {
         assert!(kc.contains("server: https://127.0.0.1:2"));
         assert!(kc.contains(&b.token));
         // New names re-issue the serving certificate under the same CA.
-        let c = ensure(dir.path(), "https://127.0.0.1:2", &serving_names(&["10.1.2.3".into()])).unwrap();
+        let c = ensure(
+            dir.path(),
+            "https://127.0.0.1:2",
+            &serving_names(&["10.1.2.3".into()]),
+        )
+        .unwrap();
         assert_ne!(c.cert_pem, b.cert_pem);
         assert_eq!(c.ca_pem, b.ca_pem);
     }

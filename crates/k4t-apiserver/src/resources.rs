@@ -30,7 +30,12 @@ use crate::{admission, watch_stream};
 /// How many times a read-modify-write retries after losing a race.
 const MAX_RETRIES: usize = 16;
 
-pub(crate) async fn handle(shared: Arc<Shared>, rp: ResourcePath, query: Query, req: Request<Body>) -> Response<Body> {
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    rp: ResourcePath,
+    query: Query,
+    req: Request<Body>,
+) -> Response<Body> {
     match handle_inner(&shared, &rp, &query, req).await {
         Ok(resp) => resp,
         Err(e) => {
@@ -44,7 +49,11 @@ pub(crate) async fn handle(shared: Arc<Shared>, rp: ResourcePath, query: Query, 
 
 /// The resource whose objects are stored for `def` (events.k8s.io events are core events).
 pub(crate) fn storage_def(def: &'static ResourceDef) -> &'static ResourceDef {
-    if def.group == "events.k8s.io" { registry::find("", "v1", "events").unwrap_or(def) } else { def }
+    if def.group == "events.k8s.io" {
+        registry::find("", "v1", "events").unwrap_or(def)
+    } else {
+        def
+    }
 }
 
 /// The stored bytes of an object as `def` presents them.
@@ -53,17 +62,24 @@ pub(crate) fn view_bytes(def: &ResourceDef, stored: &Bytes) -> Bytes {
         return stored.clone();
     }
     match serde_json::from_slice::<Value>(stored) {
-        Ok(v) => Bytes::from(serde_json::to_vec(&k4t_api::events::core_to_events_v1(&v)).unwrap_or_default()),
+        Ok(v) => Bytes::from(
+            serde_json::to_vec(&k4t_api::events::core_to_events_v1(&v)).unwrap_or_default(),
+        ),
         Err(_) => stored.clone(),
     }
 }
 
 fn view_value(def: &ResourceDef, stored: &Bytes) -> Result<Value, ApiError> {
-    serde_json::from_slice(&view_bytes(def, stored)).map_err(|e| ApiError::Internal(format!("stored object is not json: {e}")))
+    serde_json::from_slice(&view_bytes(def, stored))
+        .map_err(|e| ApiError::Internal(format!("stored object is not json: {e}")))
 }
 
 fn to_storage(def: &ResourceDef, v: Value) -> Value {
-    if def.group == "events.k8s.io" { k4t_api::events::events_v1_to_core(&v) } else { v }
+    if def.group == "events.k8s.io" {
+        k4t_api::events::events_v1_to_core(&v)
+    } else {
+        v
+    }
 }
 
 /// Maps a store error on an object to the API error Kubernetes answers.
@@ -72,19 +88,29 @@ pub(crate) fn store_error(def: &ResourceDef, name: &str, e: StoreError) -> ApiEr
         StoreError::AlreadyExists { .. } => ApiError::already_exists(def.group, def.plural, name),
         StoreError::NotFound { .. } => ApiError::not_found(def.group, def.plural, name),
         StoreError::Conflict { .. } => ApiError::conflict_modified(def.group, def.plural, name),
-        StoreError::Compacted { requested, compacted } => {
-            ApiError::Expired(format!("too old resource version: {requested} ({compacted})"))
-        }
-        StoreError::FutureRevision { requested, current } => {
-            ApiError::Timeout(format!("Too large resource version: {requested}, current: {current}"))
-        }
+        StoreError::Compacted {
+            requested,
+            compacted,
+        } => ApiError::Expired(format!(
+            "too old resource version: {requested} ({compacted})"
+        )),
+        StoreError::FutureRevision { requested, current } => ApiError::Timeout(format!(
+            "Too large resource version: {requested}, current: {current}"
+        )),
         other => ApiError::Internal(other.to_string()),
     }
 }
 
 async fn read_body(req: Request<Body>) -> Result<(Bytes, Option<String>), ApiError> {
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
         && len > MAX_BODY_BYTES
     {
         return Err(too_large());
@@ -93,7 +119,9 @@ async fn read_body(req: Request<Body>) -> Result<(Bytes, Option<String>), ApiErr
     match limited.collect().await {
         Ok(c) => Ok((c.to_bytes(), content_type)),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(ApiError::BadRequest(format!("reading the request body: {e}"))),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "reading the request body: {e}"
+        ))),
     }
 }
 
@@ -103,17 +131,30 @@ fn too_large() -> ApiError {
 
 fn manager(query: &Query, req: &Request<Body>) -> Result<String, ApiError> {
     match query.get("fieldManager") {
-        Some(m) if m.chars().count() > 128 => {
-            Err(ApiError::BadRequest("fieldManager: Too long: may not be more than 128 bytes".to_owned()))
-        }
+        Some(m) if m.chars().count() > 128 => Err(ApiError::BadRequest(
+            "fieldManager: Too long: may not be more than 128 bytes".to_owned(),
+        )),
         Some(m) if !m.is_empty() => Ok(m.to_owned()),
-        _ => Ok(rest::manager_from_user_agent(req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()))),
+        _ => Ok(rest::manager_from_user_agent(
+            req.headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+        )),
     }
 }
 
-async fn handle_inner(shared: &Arc<Shared>, rp: &ResourcePath, query: &Query, req: Request<Body>) -> Result<Response<Body>, ApiError> {
+async fn handle_inner(
+    shared: &Arc<Shared>,
+    rp: &ResourcePath,
+    query: &Query,
+    req: Request<Body>,
+) -> Result<Response<Body>, ApiError> {
     let def = rp.def;
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let out = respond::negotiate(accept.as_deref()).ok_or_else(|| {
         ApiError::NotAcceptable(
             "only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io"
@@ -141,13 +182,17 @@ async fn handle_inner(shared: &Arc<Shared>, rp: &ResourcePath, query: &Query, re
             if rp.legacy_watch {
                 let mut q = query.clone();
                 q = q.with("fieldSelector", &format!("metadata.name={name}"));
-                return watch_stream::serve(shared.clone(), def, rp.namespace.clone(), &q, out).await;
+                return watch_stream::serve(shared.clone(), def, rp.namespace.clone(), &q, out)
+                    .await;
             }
             get(shared, def, rp.namespace.as_deref(), name, out)
         }
         (&Method::GET, Some(name), Some(Subresource::Scale)) => {
             let obj = current(shared, def, rp.namespace.as_deref(), name)?;
-            Ok(respond::json_value(StatusCode::OK, &rest::scale_of(&parse_stored(&obj)?)))
+            Ok(respond::json_value(
+                StatusCode::OK,
+                &rest::scale_of(&parse_stored(&obj)?),
+            ))
         }
         (&Method::POST, None, None) => {
             if def.namespaced && rp.namespace.is_none() {
@@ -158,40 +203,95 @@ async fn handle_inner(shared: &Arc<Shared>, rp: &ResourcePath, query: &Query, re
         (&Method::POST, Some(name), Some(Subresource::Binding)) => {
             bind(shared, def, rp.namespace.as_deref(), name, query, req).await
         }
-        (&Method::PUT, Some(name), None | Some(Subresource::Status | Subresource::Finalize | Subresource::Scale)) => {
-            update(shared, def, rp.namespace.as_deref(), name, rp.subresource, query, req, out).await
+        (
+            &Method::PUT,
+            Some(name),
+            None | Some(Subresource::Status | Subresource::Finalize | Subresource::Scale),
+        ) => {
+            update(
+                shared,
+                def,
+                rp.namespace.as_deref(),
+                name,
+                rp.subresource,
+                query,
+                req,
+                out,
+            )
+            .await
         }
         (&Method::PATCH, Some(name), None | Some(Subresource::Status | Subresource::Scale)) => {
-            patch(shared, def, rp.namespace.as_deref(), name, rp.subresource, query, req, out).await
+            patch(
+                shared,
+                def,
+                rp.namespace.as_deref(),
+                name,
+                rp.subresource,
+                query,
+                req,
+                out,
+            )
+            .await
         }
-        (&Method::DELETE, Some(name), None) => delete(shared, def, rp.namespace.as_deref(), name, query, req, out).await,
+        (&Method::DELETE, Some(name), None) => {
+            delete(shared, def, rp.namespace.as_deref(), name, query, req, out).await
+        }
         (&Method::DELETE, None, None) => {
             if def.namespaced && rp.namespace.is_none() {
                 return Err(not_allowed());
             }
             delete_collection(shared, def, rp.namespace.as_deref(), query, req).await
         }
-        (_, Some(_), Some(Subresource::Log | Subresource::Exec | Subresource::Attach | Subresource::PortForward)) => {
-            Err(ApiError::ServiceUnavailable(
-                "streaming to containers needs the node agent, which this server does not run yet".to_owned(),
-            ))
-        }
+        (
+            _,
+            Some(_),
+            Some(
+                Subresource::Log
+                | Subresource::Exec
+                | Subresource::Attach
+                | Subresource::PortForward,
+            ),
+        ) => Err(ApiError::ServiceUnavailable(
+            "streaming to containers needs the node agent, which this server does not run yet"
+                .to_owned(),
+        )),
         _ => Err(not_allowed()),
     }
 }
 
 fn parse_stored(obj: &Object) -> Result<Value, ApiError> {
-    serde_json::from_slice(&obj.value).map_err(|e| ApiError::Internal(format!("stored object is not json: {e}")))
+    serde_json::from_slice(&obj.value)
+        .map_err(|e| ApiError::Internal(format!("stored object is not json: {e}")))
 }
 
-fn current(shared: &Shared, def: &'static ResourceDef, ns: Option<&str>, name: &str) -> Result<ObjectRef, ApiError> {
+fn current(
+    shared: &Shared,
+    def: &'static ResourceDef,
+    ns: Option<&str>,
+    name: &str,
+) -> Result<ObjectRef, ApiError> {
     let sdef = storage_def(def);
-    shared.store.get(&sdef.key(ns, name)).ok_or_else(|| ApiError::not_found(def.group, def.plural, name))
+    shared
+        .store
+        .get(&sdef.key(ns, name))
+        .ok_or_else(|| ApiError::not_found(def.group, def.plural, name))
 }
 
-fn get(shared: &Shared, def: &'static ResourceDef, ns: Option<&str>, name: &str, out: Output) -> Result<Response<Body>, ApiError> {
+fn get(
+    shared: &Shared,
+    def: &'static ResourceDef,
+    ns: Option<&str>,
+    name: &str,
+    out: Output,
+) -> Result<Response<Body>, ApiError> {
     let obj = current(shared, def, ns, name)?;
-    Ok(respond::object(StatusCode::OK, out, def, &view_bytes(def, &obj.value), shared.clock.now()))
+    Ok(respond::object(
+        StatusCode::OK,
+        out,
+        def,
+        &view_bytes(def, &obj.value),
+        shared.clock.now(),
+    ))
 }
 
 /// Parsed `labelSelector` and `fieldSelector`, with field names checked against the resource.
@@ -202,7 +302,8 @@ pub(crate) struct Selectors {
 
 impl Selectors {
     pub fn parse(def: &'static ResourceDef, query: &Query) -> Result<Self, ApiError> {
-        let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or("")).map_err(ApiError::BadRequest)?;
+        let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or(""))
+            .map_err(ApiError::BadRequest)?;
         let fields = FieldSelector::parse(query.get("fieldSelector").unwrap_or(""))
             .and_then(|f| f.for_resource(def.group, def.kind))
             .map_err(ApiError::BadRequest)?;
@@ -216,7 +317,13 @@ impl Selectors {
         if self.fields.is_empty() {
             return true;
         }
-        self.fields.matches(&|f: &str| obj.attrs.fields.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone()))
+        self.fields.matches(&|f: &str| {
+            obj.attrs
+                .fields
+                .iter()
+                .find(|(k, _)| k == f)
+                .map(|(_, v)| v.clone())
+        })
     }
 }
 
@@ -228,7 +335,9 @@ fn encode_continue(revision: i64, after: &str) -> String {
 
 fn decode_continue(token: &str, prefix: &str) -> Result<(i64, String), ApiError> {
     let bad = || ApiError::BadRequest(format!("continue key is not valid: {token}"));
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let rv = v["rv"].as_i64().ok_or_else(bad)?;
     let start = v["start"].as_str().ok_or_else(bad)?.to_owned();
@@ -240,7 +349,8 @@ fn decode_continue(token: &str, prefix: &str) -> Result<(i64, String), ApiError>
 
 /// Parses `resourceVersion` as a revision (400 if malformed).
 pub(crate) fn parse_rv(rv: &str) -> Result<i64, ApiError> {
-    rv.parse::<i64>().map_err(|_| ApiError::BadRequest(format!("invalid resource version: {rv:?}")))
+    rv.parse::<i64>()
+        .map_err(|_| ApiError::BadRequest(format!("invalid resource version: {rv:?}")))
 }
 
 /// Waits until the cache has caught up with `rv` (bounded), for "not older than" reads.
@@ -258,7 +368,13 @@ pub(crate) async fn wait_for_revision(shared: &Shared, rv: i64) -> Result<(), Ap
     Ok(())
 }
 
-async fn list(shared: &Shared, def: &'static ResourceDef, ns: Option<&str>, query: &Query, out: Output) -> Result<Response<Body>, ApiError> {
+async fn list(
+    shared: &Shared,
+    def: &'static ResourceDef,
+    ns: Option<&str>,
+    query: &Query,
+    out: Output,
+) -> Result<Response<Body>, ApiError> {
     let sdef = storage_def(def);
     let prefix = sdef.prefix(ns);
     let selectors = Selectors::parse(def, query)?;
@@ -268,7 +384,9 @@ async fn list(shared: &Shared, def: &'static ResourceDef, ns: Option<&str>, quer
     let (at, start_after) = match query.get("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
             if !rv.is_empty() && rv != "0" {
-                return Err(ApiError::BadRequest("specifying resource version is not allowed when using continue".into()));
+                return Err(ApiError::BadRequest(
+                    "specifying resource version is not allowed when using continue".into(),
+                ));
             }
             let (rv, start) = decode_continue(token, &prefix)?;
             (Some(rv), Some(start))
@@ -316,7 +434,8 @@ async fn list(shared: &Shared, def: &'static ResourceDef, ns: Option<&str>, quer
     let now = shared.clock.now();
     match out {
         Output::Json | Output::Yaml => {
-            let mut body = Vec::with_capacity(64 + res.items.iter().map(|o| o.value.len() + 1).sum::<usize>());
+            let mut body =
+                Vec::with_capacity(64 + res.items.iter().map(|o| o.value.len() + 1).sum::<usize>());
             body.extend_from_slice(
                 format!(
                     "{{\"kind\":\"{}\",\"apiVersion\":\"{}\",\"metadata\":{},\"items\":[",
@@ -334,22 +453,42 @@ async fn list(shared: &Shared, def: &'static ResourceDef, ns: Option<&str>, quer
             }
             body.extend_from_slice(b"]}");
             if out == Output::Yaml {
-                let v: Value = serde_json::from_slice(&body).map_err(|e| ApiError::Internal(e.to_string()))?;
-                return Ok(respond::bytes(StatusCode::OK, respond::YAML, serde_saphyr::to_string(&v).unwrap_or_default()));
+                let v: Value =
+                    serde_json::from_slice(&body).map_err(|e| ApiError::Internal(e.to_string()))?;
+                return Ok(respond::bytes(
+                    StatusCode::OK,
+                    respond::YAML,
+                    serde_saphyr::to_string(&v).unwrap_or_default(),
+                ));
             }
             Ok(respond::bytes(StatusCode::OK, respond::JSON, body))
         }
         Output::Table => {
             let include = IncludeObject::parse(query.get("includeObject"))?;
-            let objs: Vec<Value> = res.items.iter().map(|o| view_value(def, &o.value)).collect::<Result<_, _>>()?;
+            let objs: Vec<Value> = res
+                .items
+                .iter()
+                .map(|o| view_value(def, &o.value))
+                .collect::<Result<_, _>>()?;
             let t = respond::table_json(def, &objs, &list_meta, include, now, true);
-            Ok(respond::bytes(StatusCode::OK, respond::TABLE_CONTENT_TYPE, serde_json::to_vec(&t).unwrap_or_default()))
+            Ok(respond::bytes(
+                StatusCode::OK,
+                respond::TABLE_CONTENT_TYPE,
+                serde_json::to_vec(&t).unwrap_or_default(),
+            ))
         }
         Output::Metadata => {
-            let items: Vec<Value> =
-                res.items.iter().map(|o| view_value(def, &o.value).map(|v| respond::partial(&v))).collect::<Result<_, _>>()?;
+            let items: Vec<Value> = res
+                .items
+                .iter()
+                .map(|o| view_value(def, &o.value).map(|v| respond::partial(&v)))
+                .collect::<Result<_, _>>()?;
             let body = json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta, "items": items});
-            Ok(respond::bytes(StatusCode::OK, respond::PARTIAL_LIST_CONTENT_TYPE, serde_json::to_vec(&body).unwrap_or_default()))
+            Ok(respond::bytes(
+                StatusCode::OK,
+                respond::PARTIAL_LIST_CONTENT_TYPE,
+                serde_json::to_vec(&body).unwrap_or_default(),
+            ))
         }
     }
 }
@@ -357,15 +496,29 @@ async fn list(shared: &Shared, def: &'static ResourceDef, ns: Option<&str>, quer
 fn random_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
-    (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..5)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
-fn write_ctx<'a>(shared: &Shared, def: &'static ResourceDef, ns: Option<&'a str>, manager: &'a str) -> WriteCtx<'a> {
-    WriteCtx { def: storage_def(def), namespace: ns, now: shared.clock.now(), manager }
+fn write_ctx<'a>(
+    shared: &Shared,
+    def: &'static ResourceDef,
+    ns: Option<&'a str>,
+    manager: &'a str,
+) -> WriteCtx<'a> {
+    WriteCtx {
+        def: storage_def(def),
+        namespace: ns,
+        now: shared.clock.now(),
+        manager,
+    }
 }
 
 fn to_bytes(v: &Value) -> Result<Bytes, ApiError> {
-    serde_json::to_vec(v).map(Bytes::from).map_err(|e| ApiError::Internal(e.to_string()))
+    serde_json::to_vec(v)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 fn respond_written(
@@ -376,7 +529,13 @@ fn respond_written(
     stored: &Bytes,
     warnings: &[String],
 ) -> Response<Body> {
-    let mut resp = respond::object(status, out, def, &view_bytes(def, stored), shared.clock.now());
+    let mut resp = respond::object(
+        status,
+        out,
+        def,
+        &view_bytes(def, stored),
+        shared.clock.now(),
+    );
     respond::add_warnings(&mut resp, warnings);
     resp
 }
@@ -404,15 +563,37 @@ async fn create(
     let ctx = write_ctx(shared, def, ns, &manager);
     let uid = uuid::Uuid::new_v4().to_string();
     let mut obj = rest::create(&ctx, value, &uid, &random_suffix())?;
-    let _allocating = if (sdef.group, sdef.kind) == ("", "Service") { Some(shared.service_lock.lock().await) } else { None };
+    let _allocating = if (sdef.group, sdef.kind) == ("", "Service") {
+        Some(shared.service_lock.lock().await)
+    } else {
+        None
+    };
     admission::on_create(shared, sdef, &mut obj).await?;
     let name = rest::meta_str(&obj, "name").to_owned();
     if dry_run {
-        return Ok(respond_written(shared, StatusCode::CREATED, out, def, &to_bytes(&obj)?, &decoded.warnings));
+        return Ok(respond_written(
+            shared,
+            StatusCode::CREATED,
+            out,
+            def,
+            &to_bytes(&obj)?,
+            &decoded.warnings,
+        ));
     }
     let key = sdef.key(ns, &name);
-    let stored = shared.store.create(&key, to_bytes(&obj)?).await.map_err(|e| store_error(def, &name, e))?;
-    Ok(respond_written(shared, StatusCode::CREATED, out, def, &stored.value, &decoded.warnings))
+    let stored = shared
+        .store
+        .create(&key, to_bytes(&obj)?)
+        .await
+        .map_err(|e| store_error(def, &name, e))?;
+    Ok(respond_written(
+        shared,
+        StatusCode::CREATED,
+        out,
+        def,
+        &stored.value,
+        &decoded.warnings,
+    ))
 }
 
 /// Writes what an update turned into; `None` means the write lost a race and may be retried.
@@ -426,7 +607,12 @@ async fn apply_outcome(
 ) -> Result<Option<Bytes>, ApiError> {
     let res = match outcome {
         UpdateOutcome::Unchanged => return Ok(Some(old.value.clone())),
-        UpdateOutcome::Write(v) => shared.store.update(key, to_bytes(&v)?, old.mod_revision).await,
+        UpdateOutcome::Write(v) => {
+            shared
+                .store
+                .update(key, to_bytes(&v)?, old.mod_revision)
+                .await
+        }
         UpdateOutcome::Delete(_) => shared.store.delete(key, old.mod_revision).await,
     };
     match res {
@@ -455,7 +641,8 @@ async fn update(
     let sdef = storage_def(def);
     let key = sdef.key(ns, name);
     let (value, warnings) = if sub == Some(Subresource::Scale) {
-        let parsed = decode::parse(&body, format).map_err(|e| ApiError::BadRequest(format!("decoding Scale: {e}")))?;
+        let parsed = decode::parse(&body, format)
+            .map_err(|e| ApiError::BadRequest(format!("decoding Scale: {e}")))?;
         (parsed.value, Vec::new())
     } else {
         let d = decode::decode_object(def, &body, format, validation)?;
@@ -469,7 +656,9 @@ async fn update(
         let outcome = match sub {
             None => rest::update(&ctx, value.clone(), &old_value)?,
             Some(Subresource::Status) => rest::update_status(&ctx, value.clone(), &old_value)?,
-            Some(Subresource::Finalize) => rest::finalize_namespace(&ctx, value.clone(), &old_value)?,
+            Some(Subresource::Finalize) => {
+                rest::finalize_namespace(&ctx, value.clone(), &old_value)?
+            }
             Some(Subresource::Scale) => rest::apply_scale(&ctx, &value, &old_value)?,
             Some(_) => return Err(ApiError::UnknownPath),
         };
@@ -478,14 +667,29 @@ async fn update(
                 UpdateOutcome::Write(v) | UpdateOutcome::Delete(v) => to_bytes(&v)?,
                 UpdateOutcome::Unchanged => old.value.clone(),
             };
-            return Ok(respond_written(shared, StatusCode::OK, out, def, &v, &warnings));
+            return Ok(respond_written(
+                shared,
+                StatusCode::OK,
+                out,
+                def,
+                &v,
+                &warnings,
+            ));
         }
         if let Some(stored) = apply_outcome(shared, def, &key, name, &old, outcome).await? {
             if sub == Some(Subresource::Scale) {
-                let v: Value = serde_json::from_slice(&stored).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let v: Value = serde_json::from_slice(&stored)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
                 return Ok(respond::json_value(StatusCode::OK, &rest::scale_of(&v)));
             }
-            return Ok(respond_written(shared, StatusCode::OK, out, def, &stored, &warnings));
+            return Ok(respond_written(
+                shared,
+                StatusCode::OK,
+                out,
+                def,
+                &stored,
+                &warnings,
+            ));
         }
         if pinned {
             return Err(ApiError::conflict_modified(def.group, def.plural, name));
@@ -503,7 +707,13 @@ enum PatchType {
 }
 
 fn patch_type(content_type: Option<&str>) -> Result<PatchType, ApiError> {
-    let essence = content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.as_str() {
         "application/json-patch+json" => Ok(PatchType::Json),
         "application/merge-patch+json" => Ok(PatchType::Merge),
@@ -517,11 +727,18 @@ fn patch_type(content_type: Option<&str>) -> Result<PatchType, ApiError> {
     }
 }
 
-fn apply_patch(kind: PatchType, target: &Value, patch: &Value, type_name: &str) -> Result<Value, ApiError> {
+fn apply_patch(
+    kind: PatchType,
+    target: &Value,
+    patch: &Value,
+    type_name: &str,
+) -> Result<Value, ApiError> {
     let res = match kind {
         PatchType::Json => k4t_api::patch::json_patch(target, patch),
         PatchType::Merge => k4t_api::patch::merge_patch(target, patch),
-        PatchType::Strategic => k4t_api::patch::strategic_merge_patch(target, patch, type_name, k4t_api::rest::schema()),
+        PatchType::Strategic => {
+            k4t_api::patch::strategic_merge_patch(target, patch, type_name, k4t_api::rest::schema())
+        }
     };
     res.map_err(|e| match e {
         k4t_api::patch::PatchError::Malformed(m) => ApiError::BadRequest(m),
@@ -545,12 +762,22 @@ async fn patch(
     let manager = manager(query, &req)?;
     let (body, content_type) = read_body(req).await?;
     let kind = patch_type(content_type.as_deref())?;
-    let patch_doc = decode::parse_json(&body).map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?.value;
+    let patch_doc = decode::parse_json(&body)
+        .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?
+        .value;
     match (kind, &patch_doc) {
-        (PatchType::Json, Value::Array(_)) | (PatchType::Merge | PatchType::Strategic, Value::Object(_)) => {}
-        _ => return Err(ApiError::BadRequest("the patch is not of the right shape for its type".to_owned())),
+        (PatchType::Json, Value::Array(_))
+        | (PatchType::Merge | PatchType::Strategic, Value::Object(_)) => {}
+        _ => {
+            return Err(ApiError::BadRequest(
+                "the patch is not of the right shape for its type".to_owned(),
+            ));
+        }
     }
-    let pinned = patch_doc.pointer("/metadata/resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    let pinned = patch_doc
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty());
     let sdef = storage_def(def);
     let key = sdef.key(ns, name);
     for _ in 0..MAX_RETRIES {
@@ -564,7 +791,14 @@ async fn patch(
         } else {
             let target = view_value(def, &old.value)?;
             let patched = apply_patch(kind, &target, &patch_doc, def.schema)?;
-            let decoded = decode::decode_value(def, Parsed { value: patched, duplicates: Vec::new() }, validation)?;
+            let decoded = decode::decode_value(
+                def,
+                Parsed {
+                    value: patched,
+                    duplicates: Vec::new(),
+                },
+                validation,
+            )?;
             let value = to_storage(def, decoded.value);
             let outcome = match sub {
                 None => rest::update(&ctx, value, &old_value)?,
@@ -578,14 +812,29 @@ async fn patch(
                 UpdateOutcome::Write(v) | UpdateOutcome::Delete(v) => to_bytes(&v)?,
                 UpdateOutcome::Unchanged => old.value.clone(),
             };
-            return Ok(respond_written(shared, StatusCode::OK, out, def, &v, &warnings));
+            return Ok(respond_written(
+                shared,
+                StatusCode::OK,
+                out,
+                def,
+                &v,
+                &warnings,
+            ));
         }
         if let Some(stored) = apply_outcome(shared, def, &key, name, &old, outcome).await? {
             if sub == Some(Subresource::Scale) {
-                let v: Value = serde_json::from_slice(&stored).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let v: Value = serde_json::from_slice(&stored)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
                 return Ok(respond::json_value(StatusCode::OK, &rest::scale_of(&v)));
             }
-            return Ok(respond_written(shared, StatusCode::OK, out, def, &stored, &warnings));
+            return Ok(respond_written(
+                shared,
+                StatusCode::OK,
+                out,
+                def,
+                &stored,
+                &warnings,
+            ));
         }
         if pinned {
             return Err(ApiError::conflict_modified(def.group, def.plural, name));
@@ -607,12 +856,24 @@ async fn delete_opts(query: &Query, req: Request<Body>) -> Result<(DeleteOpts, b
             opts.propagation = Some(Propagation::parse(p)?);
         }
         if let Some(o) = v.get("orphanDependents").and_then(Value::as_bool) {
-            opts.propagation.get_or_insert(if o { Propagation::Orphan } else { Propagation::Background });
+            opts.propagation.get_or_insert(if o {
+                Propagation::Orphan
+            } else {
+                Propagation::Background
+            });
         }
-        opts.precondition_uid = v.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_owned);
-        opts.precondition_resource_version =
-            v.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(str::to_owned);
-        if v.get("dryRun").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
+        opts.precondition_uid = v
+            .pointer("/preconditions/uid")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        opts.precondition_resource_version = v
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if v.get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+        {
             dry_run = true;
         }
     }
@@ -623,7 +884,11 @@ async fn delete_opts(query: &Query, req: Request<Body>) -> Result<(DeleteOpts, b
         opts.propagation = Some(Propagation::parse(p)?);
     }
     if let Some(o) = query.get("orphanDependents") {
-        opts.propagation.get_or_insert(if o == "true" { Propagation::Orphan } else { Propagation::Background });
+        opts.propagation.get_or_insert(if o == "true" {
+            Propagation::Orphan
+        } else {
+            Propagation::Background
+        });
     }
     Ok((opts, dry_run))
 }
@@ -654,12 +919,19 @@ pub(crate) async fn delete_one(
         let res = match outcome {
             DeleteOutcome::AlreadyPending => return Ok(old.value.clone()),
             DeleteOutcome::Now => shared.store.delete(&key, old.mod_revision).await,
-            DeleteOutcome::Pending(v) => shared.store.update(&key, to_bytes(&v)?, old.mod_revision).await,
+            DeleteOutcome::Pending(v) => {
+                shared
+                    .store
+                    .update(&key, to_bytes(&v)?, old.mod_revision)
+                    .await
+            }
         };
         match res {
             Ok(obj) => return Ok(obj.value.clone()),
             Err(StoreError::Conflict { .. }) => continue,
-            Err(StoreError::NotFound { .. }) => return Err(ApiError::not_found(def.group, def.plural, name)),
+            Err(StoreError::NotFound { .. }) => {
+                return Err(ApiError::not_found(def.group, def.plural, name));
+            }
             Err(e) => return Err(store_error(def, name, e)),
         }
     }
@@ -679,7 +951,14 @@ async fn delete(
     let manager = manager(query, &req)?;
     let (opts, dry_run) = delete_opts(query, req).await?;
     let stored = delete_one(shared, def, ns, name, &opts, dry_run, &manager).await?;
-    Ok(respond_written(shared, StatusCode::OK, out, def, &stored, &[]))
+    Ok(respond_written(
+        shared,
+        StatusCode::OK,
+        out,
+        def,
+        &stored,
+        &[],
+    ))
 }
 
 async fn delete_collection(
@@ -697,14 +976,23 @@ async fn delete_collection(
     let filter = |o: &Object| selectors.matches(o);
     let res = shared
         .store
-        .list(ListOptions { prefix: &prefix, at: None, start_after: None, limit: None, filter: Some(&filter) })
+        .list(ListOptions {
+            prefix: &prefix,
+            at: None,
+            start_after: None,
+            limit: None,
+            filter: Some(&filter),
+        })
         .await
         .map_err(|e| store_error(def, "", e))?;
     let mut items = Vec::new();
     for o in &res.items {
         let v = parse_stored(o)?;
         let name = rest::meta_str(&v, "name").to_owned();
-        let ns = v.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_owned);
+        let ns = v
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         match delete_one(shared, def, ns.as_deref(), &name, &opts, dry_run, &manager).await {
             Ok(bytes) => items.push(view_value(def, &bytes)?),
             Err(ApiError::NotFound { .. }) => {}
@@ -728,14 +1016,20 @@ async fn bind(
     let manager = manager(query, &req)?;
     let (body, content_type) = read_body(req).await?;
     let format = BodyFormat::from_content_type(content_type.as_deref())?;
-    let binding = decode::parse(&body, format).map_err(|e| ApiError::BadRequest(format!("decoding Binding: {e}")))?.value;
+    let binding = decode::parse(&body, format)
+        .map_err(|e| ApiError::BadRequest(format!("decoding Binding: {e}")))?
+        .value;
     let key = def.key(ns, name);
     for _ in 0..MAX_RETRIES {
         let old = current(shared, def, ns, name)?;
         let old_value = parse_stored(&old)?;
         let ctx = write_ctx(shared, def, ns, &manager);
         let new = rest::bind(&ctx, &old_value, &binding)?;
-        match shared.store.update(&key, to_bytes(&new)?, old.mod_revision).await {
+        match shared
+            .store
+            .update(&key, to_bytes(&new)?, old.mod_revision)
+            .await
+        {
             Ok(_) => {
                 return Ok(respond::json_value(
                     StatusCode::CREATED,
@@ -750,15 +1044,49 @@ async fn bind(
 }
 
 pub(crate) fn openapi_v2(accept: &str) -> Response<Body> {
-    let _ = accept;
-    respond::error(&ApiError::UnknownPath)
+    // kubectl asks for protobuf only as a fallback; a 404 sends it back to v3 silently.
+    if !accept.is_empty() && !accept.contains("json") && !accept.contains("*/*") {
+        return respond::error(&ApiError::UnknownPath);
+    }
+    let api = k4t_api::openapi::global();
+    let mut resp = respond::bytes(
+        StatusCode::OK,
+        respond::JSON,
+        Bytes::from_static(api.v2_document()),
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", api.v2_hash())) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
 }
 
 pub(crate) fn openapi_v3_index() -> Response<Body> {
-    respond::error(&ApiError::UnknownPath)
+    let mut resp = respond::bytes(
+        StatusCode::OK,
+        respond::JSON,
+        Bytes::from_static(k4t_api::openapi::global().v3_index()),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-cache, private"),
+    );
+    resp
 }
 
 pub(crate) fn openapi_v3(path: &str) -> Response<Body> {
-    let _ = path;
-    respond::error(&ApiError::UnknownPath)
+    match k4t_api::openapi::global().v3_document(path) {
+        Some((doc, hash)) => {
+            let mut resp = respond::bytes(StatusCode::OK, respond::JSON, Bytes::from_static(doc));
+            // The URL carries the hash, so a client may keep the document as long as it likes.
+            resp.headers_mut().insert(
+                header::CACHE_CONTROL,
+                http::HeaderValue::from_static("public, immutable"),
+            );
+            if let Ok(v) = http::HeaderValue::from_str(&format!("\"{hash}\"")) {
+                resp.headers_mut().insert(header::ETAG, v);
+            }
+            resp
+        }
+        None => respond::error(&ApiError::UnknownPath),
+    }
 }

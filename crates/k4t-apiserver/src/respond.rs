@@ -12,8 +12,10 @@ use serde_json::{Value, json};
 pub const JSON: &str = "application/json";
 pub const YAML: &str = "application/yaml";
 pub const TABLE_CONTENT_TYPE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
-pub const PARTIAL_CONTENT_TYPE: &str = "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io";
-pub const PARTIAL_LIST_CONTENT_TYPE: &str = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io";
+pub const PARTIAL_CONTENT_TYPE: &str =
+    "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io";
+pub const PARTIAL_LIST_CONTENT_TYPE: &str =
+    "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io";
 
 /// The representation a client asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +30,9 @@ pub enum Output {
 
 /// Picks the first media range in `Accept` the server can produce; `None` if none (406).
 pub fn negotiate(accept: Option<&str>) -> Option<Output> {
-    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return Some(Output::Json) };
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Some(Output::Json);
+    };
     for range in accept.split(',') {
         let mut parts = range.split(';').map(str::trim);
         let essence = parts.next().unwrap_or("").to_ascii_lowercase();
@@ -44,14 +48,19 @@ pub fn negotiate(accept: Option<&str>) -> Option<Output> {
             }
         }
         match essence.as_str() {
-            "application/json" | "application/*" | "*/*" => match (as_.as_deref(), group.as_deref()) {
-                (None, _) => return Some(Output::Json),
-                (Some("Table"), Some("meta.k8s.io")) => return Some(Output::Table),
-                (Some("PartialObjectMetadata" | "PartialObjectMetadataList"), Some("meta.k8s.io")) => {
-                    return Some(Output::Metadata);
+            "application/json" | "application/*" | "*/*" => {
+                match (as_.as_deref(), group.as_deref()) {
+                    (None, _) => return Some(Output::Json),
+                    (Some("Table"), Some("meta.k8s.io")) => return Some(Output::Table),
+                    (
+                        Some("PartialObjectMetadata" | "PartialObjectMetadataList"),
+                        Some("meta.k8s.io"),
+                    ) => {
+                        return Some(Output::Metadata);
+                    }
+                    _ => continue,
                 }
-                _ => continue,
-            },
+            }
             "application/yaml" if as_.is_none() => return Some(Output::Yaml),
             _ => continue,
         }
@@ -63,8 +72,10 @@ pub fn negotiate(accept: Option<&str>) -> Option<Output> {
 pub fn bytes(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
     let mut resp = Response::new(Body::from(body.into()));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static(JSON)));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static(JSON)),
+    );
     resp
 }
 
@@ -84,7 +95,10 @@ pub fn error(err: &ApiError) -> Response<Body> {
     }
     let mut resp = json_value(status, &body);
     if err.code() == 401 {
-        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"kubernetes-master\""));
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"kubernetes-master\""),
+        );
     }
     resp
 }
@@ -100,22 +114,50 @@ pub fn add_warnings(resp: &mut Response<Body>, warnings: &[String]) {
 }
 
 /// Encodes one object in the requested output.
-pub fn object(status: StatusCode, out: Output, def: &ResourceDef, obj: &[u8], now: jiff::Timestamp) -> Response<Body> {
+pub fn object(
+    status: StatusCode,
+    out: Output,
+    def: &ResourceDef,
+    obj: &[u8],
+    now: jiff::Timestamp,
+) -> Response<Body> {
     match out {
         Output::Json => bytes(status, JSON, Bytes::copy_from_slice(obj)),
         Output::Yaml => match serde_json::from_slice::<Value>(obj) {
-            Ok(v) => bytes(status, YAML, serde_saphyr::to_string(&v).unwrap_or_default()),
+            Ok(v) => bytes(
+                status,
+                YAML,
+                serde_saphyr::to_string(&v).unwrap_or_default(),
+            ),
             Err(_) => bytes(status, JSON, Bytes::copy_from_slice(obj)),
         },
         Output::Table => {
             let v: Value = serde_json::from_slice(obj).unwrap_or(Value::Null);
-            let rv = v.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
-            let t = table_json(def, std::slice::from_ref(&v), &json!({"resourceVersion": rv}), IncludeObject::Metadata, now, true);
-            bytes(status, TABLE_CONTENT_TYPE, serde_json::to_vec(&t).unwrap_or_default())
+            let rv = v
+                .pointer("/metadata/resourceVersion")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let t = table_json(
+                def,
+                std::slice::from_ref(&v),
+                &json!({"resourceVersion": rv}),
+                IncludeObject::Metadata,
+                now,
+                true,
+            );
+            bytes(
+                status,
+                TABLE_CONTENT_TYPE,
+                serde_json::to_vec(&t).unwrap_or_default(),
+            )
         }
         Output::Metadata => {
             let v: Value = serde_json::from_slice(obj).unwrap_or(Value::Null);
-            bytes(status, PARTIAL_CONTENT_TYPE, serde_json::to_vec(&partial(&v)).unwrap_or_default())
+            bytes(
+                status,
+                PARTIAL_CONTENT_TYPE,
+                serde_json::to_vec(&partial(&v)).unwrap_or_default(),
+            )
         }
     }
 }
@@ -134,7 +176,9 @@ impl IncludeObject {
             None | Some("") | Some("Metadata") => Ok(Self::Metadata),
             Some("None") => Ok(Self::None),
             Some("Object") => Ok(Self::Object),
-            Some(other) => Err(ApiError::BadRequest(format!("includeObject: unsupported value {other:?}"))),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "includeObject: unsupported value {other:?}"
+            ))),
         }
     }
 }
@@ -200,13 +244,18 @@ mod tests {
     fn negotiation_follows_kubectl() {
         let kubectl_get = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
         assert_eq!(negotiate(Some(kubectl_get)), Some(Output::Table));
-        assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf,application/json")), Some(Output::Json));
+        assert_eq!(
+            negotiate(Some("application/vnd.kubernetes.protobuf,application/json")),
+            Some(Output::Json)
+        );
         assert_eq!(negotiate(Some("application/json, */*")), Some(Output::Json));
         assert_eq!(negotiate(None), Some(Output::Json));
         assert_eq!(negotiate(Some("application/yaml")), Some(Output::Yaml));
         assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf")), None);
         assert_eq!(
-            negotiate(Some("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")),
+            negotiate(Some(
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+            )),
             Some(Output::Metadata)
         );
     }
@@ -215,6 +264,9 @@ mod tests {
     fn warnings_are_escaped() {
         let mut r = bytes(StatusCode::OK, JSON, "{}");
         add_warnings(&mut r, &["unknown field \"spec.x\"".to_owned()]);
-        assert_eq!(r.headers()[header::WARNING], "299 - \"unknown field \\\"spec.x\\\"\"");
+        assert_eq!(
+            r.headers()[header::WARNING],
+            "299 - \"unknown field \\\"spec.x\\\"\""
+        );
     }
 }

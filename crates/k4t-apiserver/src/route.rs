@@ -16,7 +16,10 @@ pub enum Route {
     /// `/apis/<group>`
     Group(String),
     /// `/api/v1`, `/apis/<group>/<version>`
-    GroupVersion { group: String, version: String },
+    GroupVersion {
+        group: String,
+        version: String,
+    },
     OpenApiV2,
     OpenApiV3Index,
     /// `/openapi/v3/<path>`
@@ -60,11 +63,17 @@ pub fn parse(path: &str) -> Route {
         ["openapi", "v3"] => Route::OpenApiV3Index,
         ["openapi", "v3", rest @ ..] if !rest.is_empty() => Route::OpenApiV3(rest.join("/")),
         ["api"] => Route::CoreGroup,
-        ["api", "v1"] => Route::GroupVersion { group: String::new(), version: "v1".into() },
+        ["api", "v1"] => Route::GroupVersion {
+            group: String::new(),
+            version: "v1".into(),
+        },
         ["api", "v1", rest @ ..] => resource("", "v1", rest),
         ["apis"] => Route::Groups,
         ["apis", group] => Route::Group((*group).to_owned()),
-        ["apis", group, version] => Route::GroupVersion { group: (*group).to_owned(), version: (*version).to_owned() },
+        ["apis", group, version] => Route::GroupVersion {
+            group: (*group).to_owned(),
+            version: (*version).to_owned(),
+        },
         ["apis", group, version, rest @ ..] => resource(group, version, rest),
         _ => Route::NotFound,
     }
@@ -108,7 +117,9 @@ fn resource(group: &str, version: &str, rest: &[&str]) -> Route {
         }
         // Cluster-scoped resources, and namespaced collections across all namespaces.
         [plural, tail @ ..] => {
-            let Some(def) = found(plural) else { return Route::NotFound };
+            let Some(def) = found(plural) else {
+                return Route::NotFound;
+            };
             match tail {
                 [] => route(def, None, None, None),
                 [name] if !def.namespaced => route(def, None, Some(name), None),
@@ -138,9 +149,15 @@ mod tests {
     #[test]
     fn paths() {
         let r = res("/api/v1/namespaces/default/pods/web");
-        assert_eq!((r.def.plural, r.namespace.as_deref(), r.name.as_deref()), ("pods", Some("default"), Some("web")));
+        assert_eq!(
+            (r.def.plural, r.namespace.as_deref(), r.name.as_deref()),
+            ("pods", Some("default"), Some("web"))
+        );
         let r = res("/api/v1/namespaces/default");
-        assert_eq!((r.def.plural, r.namespace, r.name.as_deref()), ("namespaces", None, Some("default")));
+        assert_eq!(
+            (r.def.plural, r.namespace, r.name.as_deref()),
+            ("namespaces", None, Some("default"))
+        );
         let r = res("/api/v1/namespaces/default/finalize");
         assert_eq!(r.subresource, Some(Subresource::Finalize));
         let r = res("/api/v1/namespaces/default/pods/web/status");
@@ -152,10 +169,22 @@ mod tests {
         let r = res("/api/v1/watch/namespaces/default/pods");
         assert!(r.legacy_watch);
         assert_eq!(parse("/api/v1/pods/web"), Route::NotFound);
-        assert_eq!(parse("/api/v1/namespaces/default/pods/web/bogus"), Route::NotFound);
+        assert_eq!(
+            parse("/api/v1/namespaces/default/pods/web/bogus"),
+            Route::NotFound
+        );
         assert_eq!(parse("/api/v1/bogus"), Route::NotFound);
-        assert_eq!(parse("/openapi/v3/apis/apps/v1"), Route::OpenApiV3("apis/apps/v1".into()));
-        assert_eq!(parse("/apis/apps/v1"), Route::GroupVersion { group: "apps".into(), version: "v1".into() });
+        assert_eq!(
+            parse("/openapi/v3/apis/apps/v1"),
+            Route::OpenApiV3("apis/apps/v1".into())
+        );
+        assert_eq!(
+            parse("/apis/apps/v1"),
+            Route::GroupVersion {
+                group: "apps".into(),
+                version: "v1".into()
+            }
+        );
         assert_eq!(parse("/livez/ping"), Route::Health("livez"));
     }
 }

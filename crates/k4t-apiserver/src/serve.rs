@@ -44,11 +44,13 @@ impl Running {
 }
 
 fn tls_acceptor(identity: &Identity) -> Result<TlsAcceptor, StartError> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(identity.cert_pem.as_bytes())
-        .chain(CertificateDer::pem_slice_iter(identity.ca_pem.as_bytes()))
-        .collect::<Result<_, _>>()
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(identity.cert_pem.as_bytes())
+            .chain(CertificateDer::pem_slice_iter(identity.ca_pem.as_bytes()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| StartError::Tls(e.to_string()))?;
+    let key = PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes())
         .map_err(|e| StartError::Tls(e.to_string()))?;
-    let key = PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes()).map_err(|e| StartError::Tls(e.to_string()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -61,12 +63,25 @@ fn tls_acceptor(identity: &Identity) -> Result<TlsAcceptor, StartError> {
 }
 
 pub(crate) async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|source| StartError::DataDir { dir: config.data_dir.clone(), source })?;
-    let listener =
-        TcpListener::bind(config.bind).await.map_err(|source| StartError::Bind { addr: config.bind, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.bind, source })?;
-    let client_host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        dir: config.data_dir.clone(),
+        source,
+    })?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let client_host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
     let url = if client_host.contains(':') {
         format!("https://[{client_host}]:{}", addr.port())
     } else {
@@ -76,17 +91,28 @@ pub(crate) async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Runni
     if !addr.ip().is_unspecified() {
         names.push(addr.ip().to_string());
     }
-    let identity = pki::ensure(&config.data_dir, &url, &pki::serving_names(&names))
-        .map_err(|source| StartError::Pki { dir: config.data_dir.clone(), source })?;
+    let identity =
+        pki::ensure(&config.data_dir, &url, &pki::serving_names(&names)).map_err(|source| {
+            StartError::Pki {
+                dir: config.data_dir.clone(),
+                source,
+            }
+        })?;
     let acceptor = tls_acceptor(&identity)?;
 
     let backend: Arc<dyn k4t_store::Backend> = match &config.store {
-        StoreKind::Sqlite { durability } => {
-            Arc::new(k4t_store::sqlite::SqliteBackend::open(&config.data_dir.join("store.db"), *durability)?)
-        }
+        StoreKind::Sqlite { durability } => Arc::new(k4t_store::sqlite::SqliteBackend::open(
+            &config.data_dir.join("store.db"),
+            *durability,
+        )?),
         StoreKind::Memory => Arc::new(k4t_store::memory::MemoryBackend::new()),
     };
-    let store = Store::open(backend, Arc::new(decorator::KubeDecorator), config.store_config.clone()).await?;
+    let store = Store::open(
+        backend,
+        Arc::new(decorator::KubeDecorator),
+        config.store_config.clone(),
+    )
+    .await?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
@@ -101,9 +127,22 @@ pub(crate) async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Runni
     housekeeping::bootstrap(&shared).await;
     let housekeeping_task = tokio::spawn(housekeeping::run(shared.clone()));
 
-    let task = tokio::spawn(accept_loop(listener, acceptor, shared, shutdown_rx, housekeeping_task));
+    let task = tokio::spawn(accept_loop(
+        listener,
+        acceptor,
+        shared,
+        shutdown_rx,
+        housekeeping_task,
+    ));
     tracing::info!(%url, kubeconfig = %identity.kubeconfig.display(), "api server listening");
-    Ok(Running { addr, identity, url, shutdown: shutdown_tx, task, store })
+    Ok(Running {
+        addr,
+        identity,
+        url,
+        shutdown: shutdown_tx,
+        task,
+        store,
+    })
 }
 
 async fn accept_loop(
@@ -164,7 +203,10 @@ async fn accept_loop(
         }
     }
     drop(listener);
-    let _ = tokio::time::timeout(Duration::from_secs(10), async { while conns.join_next().await.is_some() {} }).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
     housekeeping_task.abort();
     tracing::info!("api server stopped");
 }

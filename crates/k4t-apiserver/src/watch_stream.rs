@@ -20,7 +20,9 @@ use tokio::sync::mpsc;
 
 use crate::Shared;
 use crate::query::Query;
-use crate::resources::{Selectors, parse_rv, storage_def, store_error, view_bytes, wait_for_revision};
+use crate::resources::{
+    Selectors, parse_rv, storage_def, store_error, view_bytes, wait_for_revision,
+};
 use crate::respond::{self, IncludeObject, Output};
 
 /// How one watch renders events.
@@ -42,7 +44,10 @@ impl Encoder {
             Output::Json | Output::Yaml => line.extend_from_slice(&view),
             Output::Table => {
                 let v: Value = serde_json::from_slice(&view).unwrap_or(Value::Null);
-                let rv = v.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+                let rv = v
+                    .pointer("/metadata/resourceVersion")
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 let t = respond::table_json(
                     self.def,
                     std::slice::from_ref(&v),
@@ -56,7 +61,9 @@ impl Encoder {
             }
             Output::Metadata => {
                 let v: Value = serde_json::from_slice(&view).unwrap_or(Value::Null);
-                line.extend_from_slice(&serde_json::to_vec(&respond::partial(&v)).unwrap_or_default());
+                line.extend_from_slice(
+                    &serde_json::to_vec(&respond::partial(&v)).unwrap_or_default(),
+                );
             }
         }
         line.extend_from_slice(b"}\n");
@@ -68,7 +75,8 @@ impl Encoder {
         if initial_events_end {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
-        let obj = json!({"kind": self.def.kind, "apiVersion": self.def.api_version(), "metadata": meta});
+        let obj =
+            json!({"kind": self.def.kind, "apiVersion": self.def.api_version(), "metadata": meta});
         Bytes::from(format!("{}\n", json!({"type": "BOOKMARK", "object": obj})))
     }
 }
@@ -88,13 +96,18 @@ fn content_type(out: Output) -> &'static str {
 }
 
 fn streaming_response(out: Output, rx: mpsc::Receiver<Bytes>) -> Response<Body> {
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    });
     let mut resp = Response::new(Body::from_stream(stream));
     *resp.status_mut() = StatusCode::OK;
     if let Ok(v) = http::HeaderValue::from_str(content_type(out)) {
         resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
     }
-    resp.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-cache, private"),
+    );
     resp
 }
 
@@ -115,7 +128,11 @@ pub(crate) async fn serve(
         None | Some("") => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
-        Some(other) => return Err(ApiError::BadRequest(format!("sendInitialEvents: invalid value {other:?}"))),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "sendInitialEvents: invalid value {other:?}"
+            )));
+        }
     };
     if send_initial.is_some() {
         if query.get("resourceVersionMatch") != Some("NotOlderThan") {
@@ -154,7 +171,12 @@ pub(crate) async fn serve(
         Some(v) => v,
         None => rv.is_empty() || rv == "0",
     };
-    let mut encoder = Encoder { def, out, include, columns_sent: false };
+    let mut encoder = Encoder {
+        def,
+        out,
+        include,
+        columns_sent: false,
+    };
     let (initial, start): (Vec<ObjectRef>, i64) = if synthetic {
         if send_initial == Some(true) && !rv.is_empty() && rv != "0" {
             wait_for_revision(&shared, parse_rv(&rv)?).await?;
@@ -162,7 +184,13 @@ pub(crate) async fn serve(
         let filter = |o: &Object| selectors.matches(o);
         let list = shared
             .store
-            .list(ListOptions { prefix: &prefix, at: None, start_after: None, limit: None, filter: Some(&filter) })
+            .list(ListOptions {
+                prefix: &prefix,
+                at: None,
+                start_after: None,
+                limit: None,
+                filter: Some(&filter),
+            })
             .await
             .map_err(|e| store_error(def, "", e))?;
         (list.items, list.revision)
@@ -175,8 +203,13 @@ pub(crate) async fn serve(
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     let mut events = match shared.store.watch(&prefix, start) {
         Ok(s) => s,
-        Err(StoreError::Compacted { requested, compacted }) => {
-            let err = ApiError::Expired(format!("too old resource version: {requested} ({compacted})"));
+        Err(StoreError::Compacted {
+            requested,
+            compacted,
+        }) => {
+            let err = ApiError::Expired(format!(
+                "too old resource version: {requested} ({compacted})"
+            ));
             let _ = tx.try_send(error_event(&err));
             drop(tx);
             return Ok(streaming_response(out, rx));
@@ -189,7 +222,11 @@ pub(crate) async fn serve(
     tokio::spawn(async move {
         let now = shared.clock.now();
         for o in &initial {
-            if tx.send(encoder.event("ADDED", &o.value, now)).await.is_err() {
+            if tx
+                .send(encoder.event("ADDED", &o.value, now))
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -198,7 +235,10 @@ pub(crate) async fn serve(
         }
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
-        let mut bookmarks = tokio::time::interval_at(tokio::time::Instant::now() + bookmark_interval, bookmark_interval);
+        let mut bookmarks = tokio::time::interval_at(
+            tokio::time::Instant::now() + bookmark_interval,
+            bookmark_interval,
+        );
         let mut last_revision = start;
         loop {
             tokio::select! {

@@ -32,7 +32,9 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { retry_after: Duration::from_secs(5) }
+        Self {
+            retry_after: Duration::from_secs(5),
+        }
     }
 }
 

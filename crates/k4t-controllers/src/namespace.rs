@@ -29,7 +29,12 @@ fn namespaced_resources() -> Vec<ApiResource> {
     RESOURCES
         .iter()
         .filter(|r| r.namespaced && r.group != "events.k8s.io")
-        .map(|r| ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(r.group, r.version, r.kind), r.plural))
+        .map(|r| {
+            ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk(r.group, r.version, r.kind),
+                r.plural,
+            )
+        })
         .collect()
 }
 
@@ -47,8 +52,11 @@ pub enum Step {
 /// Decides the step from the namespace and how many objects are left in it.
 pub fn next_step(ns: &Namespace, remaining: Option<usize>) -> Step {
     let deleting = ns.metadata.deletion_timestamp.is_some();
-    let has_finalizer =
-        ns.spec.as_ref().and_then(|s| s.finalizers.as_ref()).is_some_and(|f| f.iter().any(|x| x == FINALIZER));
+    let has_finalizer = ns
+        .spec
+        .as_ref()
+        .and_then(|s| s.finalizers.as_ref())
+        .is_some_and(|f| f.iter().any(|x| x == FINALIZER));
     match (deleting, has_finalizer, remaining) {
         (true, true, Some(0)) => Step::Finalize,
         (true, true, _) => Step::DeleteContents,
@@ -63,7 +71,10 @@ async fn count_remaining(client: &Client, ns: &str) -> Result<usize, Error> {
         let list = api
             .list_metadata(&ListParams::default())
             .await
-            .map_err(|source| Error::Kube { object: format!("{}/{ns}", ar.plural), source })?;
+            .map_err(|source| Error::Kube {
+                object: format!("{}/{ns}", ar.plural),
+                source,
+            })?;
         total += list.items.len();
     }
     Ok(total)
@@ -79,7 +90,10 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &name, &ar);
         api.delete_collection(&DeleteParams::background(), &ListParams::default())
             .await
-            .map_err(|source| Error::Kube { object: format!("{}/{name}", ar.plural), source })?;
+            .map_err(|source| Error::Kube {
+                object: format!("{}/{name}", ar.plural),
+                source,
+            })?;
     }
     let remaining = count_remaining(&ctx.client, &name).await?;
     if next_step(&ns, Some(remaining)) != Step::Finalize {
@@ -88,14 +102,25 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     }
     let mut finalized = (*ns).clone();
     if let Some(spec) = finalized.spec.as_mut() {
-        spec.finalizers = spec.finalizers.take().map(|f| f.into_iter().filter(|x| x != FINALIZER).collect());
+        spec.finalizers = spec
+            .finalizers
+            .take()
+            .map(|f| f.into_iter().filter(|x| x != FINALIZER).collect());
     }
     finalized.metadata.managed_fields = None;
     let api: Api<Namespace> = Api::all(ctx.client.clone());
-    match api.replace_subresource("finalize", &name, &PostParams::default(), &finalized).await {
+    match api
+        .replace_subresource("finalize", &name, &PostParams::default(), &finalized)
+        .await
+    {
         Ok(_) => {}
         Err(kube::Error::Api(e)) if e.code == 404 => {}
-        Err(source) => return Err(Error::Kube { object: format!("namespaces/{name}"), source }),
+        Err(source) => {
+            return Err(Error::Kube {
+                object: format!("namespaces/{name}"),
+                source,
+            });
+        }
     }
     tracing::info!(namespace = %name, "namespace finalized");
     Ok(Action::await_change())
@@ -124,19 +149,31 @@ mod tests {
     fn ns(deleting: bool, finalizers: &[&str]) -> Namespace {
         let mut n = Namespace::default();
         if deleting {
-            n.metadata.deletion_timestamp =
-                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::UNIX_EPOCH));
+            n.metadata.deletion_timestamp = Some(
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::UNIX_EPOCH),
+            );
         }
-        n.spec = Some(NamespaceSpec { finalizers: Some(finalizers.iter().map(|s| s.to_string()).collect()) });
+        n.spec = Some(NamespaceSpec {
+            finalizers: Some(finalizers.iter().map(|s| s.to_string()).collect()),
+        });
         n
     }
 
     #[test]
     fn steps() {
         assert_eq!(next_step(&ns(false, &["kubernetes"]), Some(0)), Step::Idle);
-        assert_eq!(next_step(&ns(true, &["kubernetes"]), None), Step::DeleteContents);
-        assert_eq!(next_step(&ns(true, &["kubernetes"]), Some(3)), Step::DeleteContents);
-        assert_eq!(next_step(&ns(true, &["kubernetes"]), Some(0)), Step::Finalize);
+        assert_eq!(
+            next_step(&ns(true, &["kubernetes"]), None),
+            Step::DeleteContents
+        );
+        assert_eq!(
+            next_step(&ns(true, &["kubernetes"]), Some(3)),
+            Step::DeleteContents
+        );
+        assert_eq!(
+            next_step(&ns(true, &["kubernetes"]), Some(0)),
+            Step::Finalize
+        );
         assert_eq!(next_step(&ns(true, &[]), Some(0)), Step::Idle);
     }
 

@@ -26,15 +26,30 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     }
     let name = ns.name_any();
     let api: Api<ServiceAccount> = Api::namespaced(ctx.client.clone(), &name);
-    let err = |source| Error::Kube { object: format!("serviceaccounts/{name}/{DEFAULT}"), source };
+    let err = |source| Error::Kube {
+        object: format!("serviceaccounts/{name}/{DEFAULT}"),
+        source,
+    };
     if api.get_opt(DEFAULT).await.map_err(err)?.is_some() {
         return Ok(Action::await_change());
     }
     let sa = ServiceAccount {
-        metadata: ObjectMeta { name: Some(DEFAULT.to_owned()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(DEFAULT.to_owned()),
+            ..Default::default()
+        },
         ..Default::default()
     };
-    match api.create(&PostParams { field_manager: Some("serviceaccount-controller".into()), ..Default::default() }, &sa).await {
+    match api
+        .create(
+            &PostParams {
+                field_manager: Some("serviceaccount-controller".into()),
+                ..Default::default()
+            },
+            &sa,
+        )
+        .await
+    {
         Ok(_) => tracing::debug!(namespace = %name, "created the default service account"),
         // Exists (raced) or the namespace began terminating: nothing to do.
         Err(kube::Error::Api(e)) if e.code == 409 || e.code == 403 || e.code == 404 => {}
@@ -54,9 +69,11 @@ pub async fn run(client: Client, config: Config) {
     let accounts: Api<ServiceAccount> = Api::all(client.clone());
     let ctx = Arc::new(Ctx { client, config });
     Controller::new(namespaces, watcher::Config::default())
-        .watches(accounts, watcher::Config::default().fields("metadata.name=default"), |sa| {
-            sa.namespace().map(|ns| ObjectRef::<Namespace>::new(&ns))
-        })
+        .watches(
+            accounts,
+            watcher::Config::default().fields("metadata.name=default"),
+            |sa| sa.namespace().map(|ns| ObjectRef::<Namespace>::new(&ns)),
+        )
         .run(reconcile, error_policy, ctx)
         .for_each(|_| async {})
         .await;
