@@ -514,31 +514,6 @@ pub fn selectable_fields(def: &ResourceDef, obj: &Value) -> Vec<(&'static str, S
             }));
             out.push(("type", s(&["type"])));
         }
-        ("events.k8s.io", "Event") => {
-            for f in [
-                "kind",
-                "namespace",
-                "name",
-                "uid",
-                "apiVersion",
-                "resourceVersion",
-                "fieldPath",
-            ] {
-                let key: &'static str = match f {
-                    "kind" => "regarding.kind",
-                    "namespace" => "regarding.namespace",
-                    "name" => "regarding.name",
-                    "uid" => "regarding.uid",
-                    "apiVersion" => "regarding.apiVersion",
-                    "resourceVersion" => "regarding.resourceVersion",
-                    _ => "regarding.fieldPath",
-                };
-                out.push((key, s(&["involvedObject", f])));
-            }
-            out.push(("reason", s(&["reason"])));
-            out.push(("reportingController", s(&["reportingComponent"])));
-            out.push(("type", s(&["type"])));
-        }
         ("", "Namespace") => out.push(("status.phase", s(&["status", "phase"]))),
         ("", "Node") => out.push(("spec.unschedulable", {
             let v = s(&["spec", "unschedulable"]);

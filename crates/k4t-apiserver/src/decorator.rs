@@ -18,7 +18,12 @@ pub fn def_for_key(key: &str) -> Option<&'static ResourceDef> {
         .filter(|d| {
             rest.starts_with(d.storage) && rest.as_bytes().get(d.storage.len()) == Some(&b'/')
         })
-        .max_by_key(|d| d.storage.len())
+        // The longest storage prefix wins; among resources sharing one, the first listed
+        // (the stored version) does.
+        .fold(None, |best: Option<&'static ResourceDef>, d| match best {
+            Some(b) if b.storage.len() >= d.storage.len() => Some(b),
+            _ => Some(d),
+        })
 }
 
 impl Decorator for KubeDecorator {
@@ -99,5 +104,20 @@ mod tests {
                 .fields
                 .contains(&("spec.nodeName".to_owned(), "n1".to_owned()))
         );
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+
+    #[test]
+    fn events_are_indexed_by_involved_object() {
+        let v = Bytes::from_static(
+            br#"{"apiVersion":"v1","kind":"Event","metadata":{"name":"e","namespace":"default"},"involvedObject":{"kind":"Pod","name":"web","uid":"u1"},"reason":"R"}"#,
+        );
+        let (_, attrs) = KubeDecorator.decorate("/registry/events/default/e", &v, 3);
+        assert!(attrs.fields.contains(&("involvedObject.name".to_owned(), "web".to_owned())), "{:?}", attrs.fields);
+        assert!(attrs.fields.contains(&("involvedObject.uid".to_owned(), "u1".to_owned())), "{:?}", attrs.fields);
     }
 }

@@ -298,6 +298,19 @@ fn get(
 pub(crate) struct Selectors {
     pub labels: LabelSelector,
     pub fields: FieldSelector,
+    /// events.k8s.io names fields of the stored core/v1 Event differently.
+    events_v1: bool,
+}
+
+/// The stored core/v1 field an events.k8s.io/v1 field selector names.
+fn core_event_field(field: &str) -> String {
+    if let Some(rest) = field.strip_prefix("regarding.") {
+        format!("involvedObject.{rest}")
+    } else if field == "reportingController" {
+        "reportingComponent".to_owned()
+    } else {
+        field.to_owned()
+    }
 }
 
 impl Selectors {
@@ -307,7 +320,7 @@ impl Selectors {
         let fields = FieldSelector::parse(query.get("fieldSelector").unwrap_or(""))
             .and_then(|f| f.for_resource(def.group, def.kind))
             .map_err(ApiError::BadRequest)?;
-        Ok(Self { labels, fields })
+        Ok(Self { labels, fields, events_v1: def.group == "events.k8s.io" })
     }
 
     pub fn matches(&self, obj: &Object) -> bool {
