@@ -117,7 +117,19 @@ mod event_tests {
             br#"{"apiVersion":"v1","kind":"Event","metadata":{"name":"e","namespace":"default"},"involvedObject":{"kind":"Pod","name":"web","uid":"u1"},"reason":"R"}"#,
         );
         let (_, attrs) = KubeDecorator.decorate("/registry/events/default/e", &v, 3);
-        assert!(attrs.fields.contains(&("involvedObject.name".to_owned(), "web".to_owned())), "{:?}", attrs.fields);
-        assert!(attrs.fields.contains(&("involvedObject.uid".to_owned(), "u1".to_owned())), "{:?}", attrs.fields);
+        assert!(
+            attrs
+                .fields
+                .contains(&("involvedObject.name".to_owned(), "web".to_owned())),
+            "{:?}",
+            attrs.fields
+        );
+        assert!(
+            attrs
+                .fields
+                .contains(&("involvedObject.uid".to_owned(), "u1".to_owned())),
+            "{:?}",
+            attrs.fields
+        );
     }
 }

@@ -107,21 +107,42 @@ async fn read_body(req: Request<Body>) -> Result<(Bytes, Option<String>), ApiErr
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if let Some(len) = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-        && len > MAX_BODY_BYTES
-    {
-        return Err(too_large());
+    let mut body = req.into_body();
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::BadRequest(format!("reading the request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > MAX_BODY_BYTES {
+                drain(body).await;
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&data);
+        }
     }
-    let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY_BYTES);
-    match limited.collect().await {
-        Ok(c) => Ok((c.to_bytes(), content_type)),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(ApiError::BadRequest(format!(
-            "reading the request body: {e}"
-        ))),
+    Ok((buf.freeze(), content_type))
+}
+
+/// Reads and drops the rest of an oversized body (bounded), so an HTTP/1.1 client that is
+/// still sending sees the 413 instead of a broken connection.
+async fn drain(mut body: Body) {
+    const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+    let mut drained = 0usize;
+    let deadline = tokio::time::sleep(std::time::Duration::from_secs(10));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            frame = body.frame() => match frame {
+                Some(Ok(f)) => {
+                    drained += f.data_ref().map_or(0, |d| d.len());
+                    if drained > DRAIN_LIMIT {
+                        return;
+                    }
+                }
+                _ => return,
+            },
+            _ = &mut deadline => return,
+        }
     }
 }
 
@@ -320,7 +341,11 @@ impl Selectors {
         let fields = FieldSelector::parse(query.get("fieldSelector").unwrap_or(""))
             .and_then(|f| f.for_resource(def.group, def.kind))
             .map_err(ApiError::BadRequest)?;
-        Ok(Self { labels, fields, events_v1: def.group == "events.k8s.io" })
+        Ok(Self {
+            labels,
+            fields,
+            events_v1: def.group == "events.k8s.io",
+        })
     }
 
     pub fn matches(&self, obj: &Object) -> bool {
@@ -330,13 +355,18 @@ impl Selectors {
         if self.fields.is_empty() {
             return true;
         }
-        self.fields.matches(&|f: &str| {
+        let lookup = |f: &str| {
             obj.attrs
                 .fields
                 .iter()
                 .find(|(k, _)| k == f)
                 .map(|(_, v)| v.clone())
-        })
+        };
+        if self.events_v1 {
+            self.fields.matches(&|f: &str| lookup(&core_event_field(f)))
+        } else {
+            self.fields.matches(&lookup)
+        }
     }
 }
 

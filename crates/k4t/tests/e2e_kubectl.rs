@@ -34,7 +34,10 @@ fn version_and_api_resources() {
     assert!(out.contains("Server Version: v1.36.0"), "{out}");
     let out = k.ok(&["api-resources"]);
     let rows = table(&out);
-    assert_eq!(rows[0], ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]);
+    assert_eq!(
+        rows[0],
+        ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
+    );
     for (name, short, gv, kind) in [
         ("pods", "po", "v1", "Pod"),
         ("deployments", "deploy", "apps/v1", "Deployment"),
@@ -43,13 +46,21 @@ fn version_and_api_resources() {
         ("leases", "", "coordination.k8s.io/v1", "Lease"),
     ] {
         assert!(
-            rows.iter().any(|r| r[0] == name && r.contains(&gv.to_owned()) && r.contains(&kind.to_owned())
+            rows.iter().any(|r| r[0] == name
+                && r.contains(&gv.to_owned())
+                && r.contains(&kind.to_owned())
                 && (short.is_empty() || r[1] == short)),
             "{name} missing in\n{out}"
         );
     }
-    assert!(out.contains("podpresets") && out.contains("settings.k8s.io/v1alpha1"), "{out}");
-    assert!(out.contains("endpointslices") && out.contains("events.k8s.io/v1"), "{out}");
+    assert!(
+        out.contains("podpresets") && out.contains("settings.k8s.io/v1alpha1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("endpointslices") && out.contains("events.k8s.io/v1"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -58,13 +69,20 @@ fn system_namespaces_and_default_service_accounts_exist() {
     let k = s.kubectl();
     let out = k.ok(&["get", "namespaces"]);
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-        assert!(table(&out).iter().any(|r| r[0] == ns && r[1] == "Active"), "{ns} in\n{out}");
+        assert!(
+            table(&out).iter().any(|r| r[0] == ns && r[1] == "Active"),
+            "{ns} in\n{out}"
+        );
     }
     k.ok(&["create", "namespace", "team"]);
-    let out = eventually(Duration::from_secs(20), "default service account in team", || {
-        let r = k.run(&["get", "serviceaccount", "default", "-n", "team"]);
-        (r.status == 0).then_some(r.stdout)
-    });
+    let out = eventually(
+        Duration::from_secs(20),
+        "default service account in team",
+        || {
+            let r = k.run(&["get", "serviceaccount", "default", "-n", "team"]);
+            (r.status == 0).then_some(r.stdout)
+        },
+    );
     assert_eq!(table(&out)[0], ["NAME", "AGE"]);
 }
 
@@ -74,13 +92,19 @@ fn create_apply_and_get_in_every_format() {
     let k = s.kubectl();
     let f = k.write("pod.yaml", POD);
     assert_eq!(k.ok(&["apply", "-f", &f]).trim(), "pod/web created");
-    k.write("pod.yaml", &POD.replace("busybox:1.36", "busybox:1.37").replace("app: web", "app: web\n    tier: front"));
+    k.write(
+        "pod.yaml",
+        &POD.replace("busybox:1.36", "busybox:1.37")
+            .replace("app: web", "app: web\n    tier: front"),
+    );
     assert_eq!(k.ok(&["apply", "-f", &f]).trim(), "pod/web configured");
     assert_eq!(k.ok(&["apply", "-f", &f]).trim(), "pod/web unchanged");
     let dup = k.run(&["create", "-f", &f]);
     assert_ne!(dup.status, 0);
     assert!(
-        dup.stderr.contains("Error from server (AlreadyExists): error when creating") && dup.stderr.contains("pods \"web\" already exists"),
+        dup.stderr
+            .contains("Error from server (AlreadyExists): error when creating")
+            && dup.stderr.contains("pods \"web\" already exists"),
         "{}",
         dup.stderr
     );
@@ -89,7 +113,20 @@ fn create_apply_and_get_in_every_format() {
     assert_eq!(rows[0], ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
     assert_eq!(&rows[1][..4], ["web", "0/1", "Pending", "0"]);
     let rows = table(&k.ok(&["get", "pods", "-o", "wide"]));
-    assert_eq!(rows[0], ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"]);
+    assert_eq!(
+        rows[0],
+        [
+            "NAME",
+            "READY",
+            "STATUS",
+            "RESTARTS",
+            "AGE",
+            "IP",
+            "NODE",
+            "NOMINATED NODE",
+            "READINESS GATES"
+        ]
+    );
     assert_eq!(&rows[1][5..], ["<none>", "<none>", "<none>", "<none>"]);
 
     let pod: Value = serde_json::from_str(&k.ok(&["get", "pod", "web", "-o", "json"])).unwrap();
@@ -98,15 +135,39 @@ fn create_apply_and_get_in_every_format() {
     assert_eq!(pod["metadata"]["generation"], 2);
     assert_eq!(pod["spec"]["restartPolicy"], "Always");
     assert_eq!(pod["spec"]["containers"][0]["ports"][0]["protocol"], "TCP");
-    assert!(pod["metadata"]["uid"].as_str().is_some_and(|u| u.len() == 36));
-    let last_applied = pod["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"].as_str().unwrap();
+    assert!(
+        pod["metadata"]["uid"]
+            .as_str()
+            .is_some_and(|u| u.len() == 36)
+    );
+    let last_applied =
+        pod["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .as_str()
+            .unwrap();
     assert!(last_applied.contains("busybox:1.37") && last_applied.ends_with('\n'));
 
     let yaml = k.ok(&["get", "pod", "web", "-o", "yaml"]);
-    assert!(yaml.contains("kind: Pod") && yaml.contains("image: busybox:1.37"), "{yaml}");
+    assert!(
+        yaml.contains("kind: Pod") && yaml.contains("image: busybox:1.37"),
+        "{yaml}"
+    );
     assert_eq!(k.ok(&["get", "pods", "-o", "name"]).trim(), "pod/web");
-    assert_eq!(k.ok(&["get", "pod", "web", "-o", "jsonpath={.spec.containers[0].ports[0].name}"]), "http");
-    let rows = table(&k.ok(&["get", "pods", "-o", "custom-columns=NAME:.metadata.name,IMAGE:.spec.containers[0].image"]));
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "pod",
+            "web",
+            "-o",
+            "jsonpath={.spec.containers[0].ports[0].name}"
+        ]),
+        "http"
+    );
+    let rows = table(&k.ok(&[
+        "get",
+        "pods",
+        "-o",
+        "custom-columns=NAME:.metadata.name,IMAGE:.spec.containers[0].image",
+    ]));
     assert_eq!(rows, [vec!["NAME", "IMAGE"], vec!["web", "busybox:1.37"]]);
     let rows = table(&k.ok(&["get", "pods", "--show-labels"]));
     assert_eq!(rows[0].last().unwrap(), "LABELS");
@@ -114,13 +175,22 @@ fn create_apply_and_get_in_every_format() {
 
     k.write("b.yaml", &POD.replace("name: web", "name: alpha"));
     k.ok(&["create", "-f", "b.yaml"]);
-    let names: Vec<String> =
-        table(&k.ok(&["get", "pods", "--sort-by=.metadata.name"])).into_iter().skip(1).map(|r| r[0].clone()).collect();
-    assert_eq!(names, ["alpha", "web"]);
-    let names: Vec<String> = table(&k.ok(&["get", "pods", "--sort-by=.metadata.creationTimestamp", "-o", "name"]))
+    let names: Vec<String> = table(&k.ok(&["get", "pods", "--sort-by=.metadata.name"]))
         .into_iter()
+        .skip(1)
         .map(|r| r[0].clone())
         .collect();
+    assert_eq!(names, ["alpha", "web"]);
+    let names: Vec<String> = table(&k.ok(&[
+        "get",
+        "pods",
+        "--sort-by=.metadata.creationTimestamp",
+        "-o",
+        "name",
+    ]))
+    .into_iter()
+    .map(|r| r[0].clone())
+    .collect();
     assert_eq!(names, ["pod/web", "pod/alpha"]);
     let rows = table(&k.ok(&["get", "pods", "-A"]));
     assert_eq!(rows[0][0], "NAMESPACE");
@@ -139,33 +209,91 @@ fn label_annotate_patch_replace_and_edit() {
     let k = s.kubectl();
     let f = k.write("pod.yaml", POD);
     k.ok(&["create", "-f", &f]);
-    assert_eq!(k.ok(&["label", "pod", "web", "env=prod"]).trim(), "pod/web labeled");
-    assert_eq!(k.ok(&["annotate", "pod", "web", "note=first"]).trim(), "pod/web annotated");
+    assert_eq!(
+        k.ok(&["label", "pod", "web", "env=prod"]).trim(),
+        "pod/web labeled"
+    );
+    assert_eq!(
+        k.ok(&["annotate", "pod", "web", "note=first"]).trim(),
+        "pod/web annotated"
+    );
     let err = k.fails(&["label", "pod", "web", "env=dev"]);
-    assert!(err.contains("'env' already has a value (prod), and --overwrite is false"), "{err}");
+    assert!(
+        err.contains("'env' already has a value (prod), and --overwrite is false"),
+        "{err}"
+    );
     k.ok(&["label", "pod", "web", "env=dev", "--overwrite"]);
-    k.ok(&["patch", "pod", "web", "-p", r#"{"metadata":{"labels":{"strategic":"yes"}}}"#]);
-    k.ok(&["patch", "pod", "web", "--type=merge", "-p", r#"{"metadata":{"annotations":{"merge":"yes"}}}"#]);
-    k.ok(&["patch", "pod", "web", "--type=json", "-p", r#"[{"op":"replace","path":"/spec/containers/0/image","value":"busybox:1.38"}]"#]);
+    k.ok(&[
+        "patch",
+        "pod",
+        "web",
+        "-p",
+        r#"{"metadata":{"labels":{"strategic":"yes"}}}"#,
+    ]);
+    k.ok(&[
+        "patch",
+        "pod",
+        "web",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"annotations":{"merge":"yes"}}}"#,
+    ]);
+    k.ok(&[
+        "patch",
+        "pod",
+        "web",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/containers/0/image","value":"busybox:1.38"}]"#,
+    ]);
     let pod: Value = serde_json::from_str(&k.ok(&["get", "pod", "web", "-o", "json"])).unwrap();
     assert_eq!(pod["metadata"]["labels"]["env"], "dev");
     assert_eq!(pod["metadata"]["labels"]["strategic"], "yes");
     assert_eq!(pod["metadata"]["annotations"]["note"], "first");
     assert_eq!(pod["metadata"]["annotations"]["merge"], "yes");
     assert_eq!(pod["spec"]["containers"][0]["image"], "busybox:1.38");
-    let out = k.ok(&["patch", "pod", "web", "-p", r#"{"metadata":{"labels":{"strategic":"yes"}}}"#]);
+    let out = k.ok(&[
+        "patch",
+        "pod",
+        "web",
+        "-p",
+        r#"{"metadata":{"labels":{"strategic":"yes"}}}"#,
+    ]);
     assert!(out.contains("patched (no change)"), "{out}");
-    let err = k.fails(&["patch", "pod", "web", "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/labels/missing"}]"#]);
-    assert!(err.contains("The request is invalid") && err.contains("/metadata/labels/missing"), "{err}");
+    let err = k.fails(&[
+        "patch",
+        "pod",
+        "web",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/labels/missing"}]"#,
+    ]);
+    assert!(
+        err.contains("The request is invalid") && err.contains("/metadata/labels/missing"),
+        "{err}"
+    );
     // A pod's spec is mostly immutable, as in Kubernetes.
-    let err = k.fails(&["patch", "pod", "web", "-p", r#"{"spec":{"restartPolicy":"Never"}}"#]);
-    assert!(err.contains("Forbidden: pod updates may not change fields other than"), "{err}");
+    let err = k.fails(&[
+        "patch",
+        "pod",
+        "web",
+        "-p",
+        r#"{"spec":{"restartPolicy":"Never"}}"#,
+    ]);
+    assert!(
+        err.contains("Forbidden: pod updates may not change fields other than"),
+        "{err}"
+    );
 
     // replace with the current resourceVersion works; a stale one conflicts.
-    let mut current: Value = serde_json::from_str(&k.ok(&["get", "pod", "web", "-o", "json"])).unwrap();
+    let mut current: Value =
+        serde_json::from_str(&k.ok(&["get", "pod", "web", "-o", "json"])).unwrap();
     current["metadata"]["labels"]["replaced"] = "yes".into();
     k.write("replace.json", &current.to_string());
-    assert_eq!(k.ok(&["replace", "-f", "replace.json"]).trim(), "pod/web replaced");
+    assert_eq!(
+        k.ok(&["replace", "-f", "replace.json"]).trim(),
+        "pod/web replaced"
+    );
     current["metadata"]["labels"]["again"] = "yes".into();
     k.write("stale.json", &current.to_string());
     let err = k.fails(&["replace", "-f", "stale.json"]);
@@ -176,15 +304,41 @@ fn label_annotate_patch_replace_and_edit() {
     );
 
     // edit through an editor script.
-    let editor = k.write("editor.sh", "#!/bin/sh\nsed -i 's/replaced: \"yes\"/replaced: edited/' \"$1\"\n");
+    let editor = k.write(
+        "editor.sh",
+        "#!/bin/sh\nsed -i 's/replaced: \"yes\"/replaced: edited/' \"$1\"\n",
+    );
     std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let mut cmd = k.command(&["edit", "pod", "web"]);
     cmd.env("EDITOR", &editor).env("KUBE_EDITOR", &editor);
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "pod/web edited");
-    assert_eq!(k.ok(&["get", "pod", "web", "-o", "jsonpath={.metadata.labels.replaced}"]), "edited");
-    let managers = k.ok(&["get", "pod", "web", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "pod/web edited"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "pod",
+            "web",
+            "-o",
+            "jsonpath={.metadata.labels.replaced}"
+        ]),
+        "edited"
+    );
+    let managers = k.ok(&[
+        "get",
+        "pod",
+        "web",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    ]);
     for m in ["kubectl-create", "kubectl-label", "kubectl-edit"] {
         assert!(managers.contains(m), "{m} missing from {managers}");
     }
@@ -194,7 +348,10 @@ fn label_annotate_patch_replace_and_edit() {
 fn get_watch_prints_changes() {
     let s = Server::start();
     let k = s.kubectl();
-    let f = k.write("pod.yaml", &POD.replace("spec:\n", "spec:\n  nodeName: node-without-agent\n"));
+    let f = k.write(
+        "pod.yaml",
+        &POD.replace("spec:\n", "spec:\n  nodeName: node-without-agent\n"),
+    );
     let watch = k.spawn(&["get", "pods", "-w"], &s.dir.path().join("watch.out"));
     // The initial list prints the header (no pods yet: "No resources found" goes to stderr).
     std::thread::sleep(Duration::from_millis(500));
@@ -266,24 +423,45 @@ lastTimestamp: \"2026-01-01T00:10:00Z\"
     k.ok(&["create", "-f", "event.yaml"]);
     let out = k.ok(&["describe", "pod", "web"]);
     assert!(out.contains("Name:") && out.contains("web"), "{out}");
-    assert!(out.contains("Image:") && out.contains("busybox:1.36"), "{out}");
+    assert!(
+        out.contains("Image:") && out.contains("busybox:1.36"),
+        "{out}"
+    );
     assert!(out.contains("8080/TCP"), "{out}");
-    assert!(out.contains("QoS Class:") && out.contains("BestEffort"), "{out}");
+    assert!(
+        out.contains("QoS Class:") && out.contains("BestEffort"),
+        "{out}"
+    );
     let events = out.split("Events:").nth(1).unwrap_or_default();
-    assert!(events.contains("Warning") && events.contains("Unhealthy") && events.contains("(x3 over"), "{out}");
-    assert!(events.contains("Liveness probe failed: HTTP probe failed with statuscode: 500"), "{out}");
+    assert!(
+        events.contains("Warning") && events.contains("Unhealthy") && events.contains("(x3 over"),
+        "{out}"
+    );
+    assert!(
+        events.contains("Liveness probe failed: HTTP probe failed with statuscode: 500"),
+        "{out}"
+    );
 }
 
 #[test]
 fn bound_pods_stay_terminating_until_forced() {
     let s = Server::start();
     let k = s.kubectl();
-    k.write("pod.yaml", &POD.replace("spec:\n", "spec:\n  nodeName: node-without-agent\n"));
+    k.write(
+        "pod.yaml",
+        &POD.replace("spec:\n", "spec:\n  nodeName: node-without-agent\n"),
+    );
     k.write("free.yaml", &POD.replace("name: web", "name: free"));
     k.ok(&["create", "-f", "pod.yaml", "-f", "free.yaml"]);
     // An unbound pod goes at once.
-    assert_eq!(k.ok(&["delete", "pod", "free"]).trim(), "pod \"free\" deleted");
-    assert!(k.fails(&["get", "pod", "free"]).contains("Error from server (NotFound): pods \"free\" not found"));
+    assert_eq!(
+        k.ok(&["delete", "pod", "free"]).trim(),
+        "pod \"free\" deleted"
+    );
+    assert!(
+        k.fails(&["get", "pod", "free"])
+            .contains("Error from server (NotFound): pods \"free\" not found")
+    );
     // A bound pod waits for its node agent.
     k.ok(&["delete", "pod", "web", "--wait=false"]);
     let rows = table(&k.ok(&["get", "pod", "web"]));
@@ -291,10 +469,18 @@ fn bound_pods_stay_terminating_until_forced() {
     let pod: Value = serde_json::from_str(&k.ok(&["get", "pod", "web", "-o", "json"])).unwrap();
     assert_eq!(pod["metadata"]["deletionGracePeriodSeconds"], 30);
     let r = k.run(&["delete", "pod", "web", "--timeout=2s"]);
-    assert_ne!(r.status, 0, "delete --wait should time out while the pod is held");
+    assert_ne!(
+        r.status, 0,
+        "delete --wait should time out while the pod is held"
+    );
     let r = k.run(&["delete", "pod", "web", "--grace-period=0", "--force"]);
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("Immediate deletion does not wait for confirmation"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("Immediate deletion does not wait for confirmation"),
+        "{}",
+        r.stderr
+    );
     assert!(k.fails(&["get", "pod", "web"]).contains("NotFound"));
 }
 
@@ -305,23 +491,65 @@ fn deleting_a_namespace_deletes_its_contents() {
     k.ok(&["create", "namespace", "doomed"]);
     let f = k.write("pod.yaml", POD);
     k.ok(&["create", "-f", &f, "-n", "doomed"]);
-    k.ok(&["create", "configmap", "settings", "-n", "doomed", "--from-literal=a=b"]);
-    k.ok(&["create", "secret", "generic", "creds", "-n", "doomed", "--from-literal=user=admin"]);
+    k.ok(&[
+        "create",
+        "configmap",
+        "settings",
+        "-n",
+        "doomed",
+        "--from-literal=a=b",
+    ]);
+    k.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "-n",
+        "doomed",
+        "--from-literal=user=admin",
+    ]);
     let out = k.ok(&["delete", "namespace", "doomed", "--timeout=60s"]);
     assert_eq!(out.trim(), "namespace \"doomed\" deleted");
-    assert!(k.fails(&["get", "namespace", "doomed"]).contains("namespaces \"doomed\" not found"));
-    assert!(k.run(&["get", "configmaps", "-n", "doomed", "-o", "name"]).stdout.trim().is_empty());
-    assert!(k.run(&["get", "pods", "-n", "doomed", "-o", "name"]).stdout.trim().is_empty());
+    assert!(
+        k.fails(&["get", "namespace", "doomed"])
+            .contains("namespaces \"doomed\" not found")
+    );
+    assert!(
+        k.run(&["get", "configmaps", "-n", "doomed", "-o", "name"])
+            .stdout
+            .trim()
+            .is_empty()
+    );
+    assert!(
+        k.run(&["get", "pods", "-n", "doomed", "-o", "name"])
+            .stdout
+            .trim()
+            .is_empty()
+    );
     // New content cannot go into a namespace while it terminates.
     k.ok(&["create", "namespace", "held"]);
-    k.write("bound.yaml", &POD.replace("spec:\n", "spec:\n  nodeName: node-without-agent\n"));
+    k.write(
+        "bound.yaml",
+        &POD.replace("spec:\n", "spec:\n  nodeName: node-without-agent\n"),
+    );
     k.ok(&["create", "-f", "bound.yaml", "-n", "held"]);
     k.ok(&["delete", "namespace", "held", "--wait=false"]);
-    eventually(Duration::from_secs(20), "namespace held terminating", || {
-        k.ok(&["get", "namespace", "held"]).contains("Terminating").then_some(())
-    });
+    eventually(
+        Duration::from_secs(20),
+        "namespace held terminating",
+        || {
+            k.ok(&["get", "namespace", "held"])
+                .contains("Terminating")
+                .then_some(())
+        },
+    );
     let err = k.fails(&["create", "configmap", "late", "-n", "held"]);
-    assert!(err.contains("unable to create new content in namespace held because it is being terminated"), "{err}");
+    assert!(
+        err.contains(
+            "unable to create new content in namespace held because it is being terminated"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -329,28 +557,83 @@ fn explain_uses_the_served_schemas() {
     let s = Server::start();
     let k = s.kubectl();
     let out = k.ok(&["explain", "pod.spec.containers.livenessProbe"]);
-    assert!(out.contains("KIND:       Pod") && out.contains("FIELD: livenessProbe <Probe>"), "{out}");
-    assert!(out.contains("httpGet") && out.contains("periodSeconds"), "{out}");
+    assert!(
+        out.contains("KIND:       Pod") && out.contains("FIELD: livenessProbe <Probe>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("httpGet") && out.contains("periodSeconds"),
+        "{out}"
+    );
     let out = k.ok(&["explain", "deployment.spec.strategy"]);
-    assert!(out.contains("GROUP:      apps") && out.contains("rollingUpdate"), "{out}");
+    assert!(
+        out.contains("GROUP:      apps") && out.contains("rollingUpdate"),
+        "{out}"
+    );
 }
 
 #[test]
 fn create_configmap_secret_and_namespace() {
     let s = Server::start();
     let k = s.kubectl();
-    assert_eq!(k.ok(&["create", "namespace", "apps"]).trim(), "namespace/apps created");
     assert_eq!(
-        k.ok(&["create", "configmap", "cfg", "-n", "apps", "--from-literal=color=blue", "--from-literal=size=2"]).trim(),
+        k.ok(&["create", "namespace", "apps"]).trim(),
+        "namespace/apps created"
+    );
+    assert_eq!(
+        k.ok(&[
+            "create",
+            "configmap",
+            "cfg",
+            "-n",
+            "apps",
+            "--from-literal=color=blue",
+            "--from-literal=size=2"
+        ])
+        .trim(),
         "configmap/cfg created"
     );
-    assert_eq!(k.ok(&["create", "secret", "generic", "pw", "-n", "apps", "--from-literal=password=s3cret"]).trim(), "secret/pw created");
+    assert_eq!(
+        k.ok(&[
+            "create",
+            "secret",
+            "generic",
+            "pw",
+            "-n",
+            "apps",
+            "--from-literal=password=s3cret"
+        ])
+        .trim(),
+        "secret/pw created"
+    );
     let rows = table(&k.ok(&["get", "configmap", "cfg", "-n", "apps"]));
     assert_eq!(rows[0], ["NAME", "DATA", "AGE"]);
     assert_eq!(&rows[1][..2], ["cfg", "2"]);
     let rows = table(&k.ok(&["get", "secret", "pw", "-n", "apps"]));
     assert_eq!(rows[0], ["NAME", "TYPE", "DATA", "AGE"]);
     assert_eq!(&rows[1][..3], ["pw", "Opaque", "1"]);
-    assert_eq!(k.ok(&["get", "secret", "pw", "-n", "apps", "-o", "jsonpath={.data.password}"]), "czNjcmV0");
-    assert_eq!(k.ok(&["get", "configmap", "cfg", "-n", "apps", "-o", "jsonpath={.data.color}"]), "blue");
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "secret",
+            "pw",
+            "-n",
+            "apps",
+            "-o",
+            "jsonpath={.data.password}"
+        ]),
+        "czNjcmV0"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "configmap",
+            "cfg",
+            "-n",
+            "apps",
+            "-o",
+            "jsonpath={.data.color}"
+        ]),
+        "blue"
+    );
 }

@@ -69,7 +69,11 @@ impl Server {
 
     fn spawn(&mut self) {
         let bind = format!("127.0.0.1:{}", self.port);
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
         let mut child = Command::new(k4t_bin())
             .arg("server")
             .arg("--data-dir")
@@ -96,9 +100,16 @@ impl Server {
         std::thread::spawn(move || for _ in lines {});
         let url = url.unwrap_or_else(|| {
             let _ = child.kill();
-            panic!("k4t server did not start; log:\n{}", std::fs::read_to_string(&self.log).unwrap_or_default())
+            panic!(
+                "k4t server did not start; log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            )
         });
-        self.port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in server url");
+        self.port = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port in server url");
         self.child = Some(child);
     }
 
@@ -109,7 +120,10 @@ impl Server {
 
     /// The admin token.
     pub fn token(&self) -> String {
-        std::fs::read_to_string(self.data_dir().join("token")).expect("token").trim().to_owned()
+        std::fs::read_to_string(self.data_dir().join("token"))
+            .expect("token")
+            .trim()
+            .to_owned()
     }
 
     /// The server's CA certificate (PEM).
@@ -128,7 +142,10 @@ impl Server {
     /// SIGTERMs the server and waits for it to exit.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
             let _ = c.wait();
         }
     }
@@ -145,7 +162,11 @@ impl Server {
 
     /// A kubectl bound to this server.
     pub fn kubectl(&self) -> Kubectl {
-        Kubectl { kubeconfig: self.kubeconfig.clone(), cache_dir: self.cache_dir.clone(), cwd: self.dir.path().to_owned() }
+        Kubectl {
+            kubeconfig: self.kubeconfig.clone(),
+            cache_dir: self.cache_dir.clone(),
+            cwd: self.dir.path().to_owned(),
+        }
     }
 
     /// The server log so far.
@@ -204,7 +225,11 @@ impl Kubectl {
 
     pub fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
         let mut c = self.command(args);
-        c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        c.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn kubectl");
         if let Some(input) = stdin {
@@ -230,7 +255,11 @@ impl Kubectl {
     #[track_caller]
     pub fn ok(&self, args: &[&str]) -> String {
         let r = self.run(args);
-        assert_eq!(r.status, 0, "kubectl {args:?} failed:\nstdout: {}\nstderr: {}", r.stdout, r.stderr);
+        assert_eq!(
+            r.status, 0,
+            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
+            r.stdout, r.stderr
+        );
         r.stdout
     }
 
@@ -238,7 +267,11 @@ impl Kubectl {
     #[track_caller]
     pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
         let r = self.run_stdin(args, Some(stdin));
-        assert_eq!(r.status, 0, "kubectl {args:?} failed:\nstdout: {}\nstderr: {}", r.stdout, r.stderr);
+        assert_eq!(
+            r.status, 0,
+            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
+            r.stdout, r.stderr
+        );
         r.stdout
     }
 
@@ -246,7 +279,11 @@ impl Kubectl {
     #[track_caller]
     pub fn fails(&self, args: &[&str]) -> String {
         let r = self.run(args);
-        assert_ne!(r.status, 0, "kubectl {args:?} unexpectedly succeeded:\n{}", r.stdout);
+        assert_ne!(
+            r.status, 0,
+            "kubectl {args:?} unexpectedly succeeded:\n{}",
+            r.stdout
+        );
         r.stderr
     }
 
@@ -254,8 +291,16 @@ impl Kubectl {
     pub fn spawn(&self, args: &[&str], out: &Path) -> Background {
         let f = std::fs::File::create(out).expect("output file");
         let f2 = f.try_clone().expect("clone");
-        let child = self.command(args).stdout(Stdio::from(f)).stderr(Stdio::from(f2)).spawn().expect("spawn kubectl");
-        Background { child, out: out.to_owned() }
+        let child = self
+            .command(args)
+            .stdout(Stdio::from(f))
+            .stderr(Stdio::from(f2))
+            .spawn()
+            .expect("spawn kubectl");
+        Background {
+            child,
+            out: out.to_owned(),
+        }
     }
 
     /// Writes a manifest file in the working directory and returns its path as a string.
@@ -294,7 +339,11 @@ impl Background {
     }
 
     pub fn exited(&mut self) -> Option<i32> {
-        self.child.try_wait().ok().flatten().map(|s| s.code().unwrap_or(-1))
+        self.child
+            .try_wait()
+            .ok()
+            .flatten()
+            .map(|s| s.code().unwrap_or(-1))
     }
 }
 
@@ -349,4 +398,86 @@ pub fn table(out: &str) -> Vec<Vec<String>> {
             cells
         })
         .collect()
+}
+
+/// A raw HTTP answer.
+#[derive(Debug)]
+pub struct Raw {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Raw {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not json ({e}): {}", self.body))
+    }
+}
+
+/// Which credentials a raw request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth<'a> {
+    Admin,
+    None,
+    Token(&'a str),
+}
+
+impl Server {
+    /// A kube-rs client configured from the kubeconfig, with the chosen credentials.
+    pub fn client_config(&self, auth: Auth<'_>) -> kube::Config {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let kc = kube::config::Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
+        let mut config = rt
+            .block_on(kube::Config::from_custom_kubeconfig(
+                kc,
+                &kube::config::KubeConfigOptions::default(),
+            ))
+            .expect("config");
+        match auth {
+            Auth::Admin => {}
+            Auth::None => config.auth_info.token = None,
+            Auth::Token(t) => config.auth_info.token = Some(t.to_owned().into()),
+        }
+        config
+    }
+
+    /// Sends one raw request with kube-rs' HTTP stack (TLS against the server's CA).
+    pub fn raw(
+        &self,
+        auth: Auth<'_>,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Raw {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let config = self.client_config(auth);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let client = kube::Client::try_from(config).expect("client");
+            let mut req = http::Request::builder().method(method).uri(path);
+            if let Some(ct) = content_type {
+                req = req.header(http::header::CONTENT_TYPE, ct);
+            }
+            let req = req.body(kube::client::Body::from(body)).expect("request");
+            let resp = client.send(req).await.expect("send");
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let bytes = http_body_util::BodyExt::collect(resp.into_body())
+                .await
+                .expect("body")
+                .to_bytes();
+            Raw {
+                status,
+                headers,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            }
+        })
+    }
 }
