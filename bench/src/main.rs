@@ -1,0 +1,362 @@
+//! `k4t-bench`: reproducible benchmarks of k4t. Each subcommand starts a real `k4t server`
+//! process (release build), drives it through the HTTP API as clients do, and prints a Markdown
+//! table for `docs/benchmarks.md`.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use futures::TryStreamExt as _;
+use hdrhistogram::Histogram;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::{Api, ObjectMeta, PostParams, WatchEvent, WatchParams};
+use tokio::time::Instant;
+
+#[derive(Parser)]
+#[command(about = "Benchmarks of k4t; results go to docs/benchmarks.md")]
+struct Cli {
+    /// The k4t binary to measure.
+    #[arg(long, default_value = "target/release/k4t")]
+    k4t: PathBuf,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// API server and store: creates, lists, pagination, watch fan-out, memory.
+    Api {
+        #[arg(long, default_value_t = 10_000)]
+        pods: usize,
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        #[arg(long, default_value_t = 100)]
+        watchers: usize,
+        /// Pods created while the watchers watch.
+        #[arg(long, default_value_t = 1_000)]
+        watch_events: usize,
+    },
+}
+
+/// A k4t server process, killed on drop.
+struct ServerProc {
+    child: Child,
+    kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProc {
+    fn start(bin: &PathBuf) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut child = Command::new(bin)
+            .args(["server", "--bind", "127.0.0.1:0", "--log", "warn", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut kubeconfig = None;
+        for line in lines.by_ref() {
+            let line = line?;
+            if let Some(p) = line.strip_prefix("kubeconfig: ") {
+                kubeconfig = Some(PathBuf::from(p));
+            }
+            if line.starts_with("server: ") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        let kubeconfig = kubeconfig.context("server printed no kubeconfig")?;
+        Ok(Self { child, kubeconfig, _dir: dir })
+    }
+
+    /// Resident memory of the server process, in MiB.
+    fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    /// CPU time (user + system) the server used so far, in seconds.
+    fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let after = stat.rsplit(')').next().unwrap_or("");
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+        // utime and stime are fields 14 and 15 of /proc/pid/stat; 11 and 12 after the name.
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    async fn client(&self) -> anyhow::Result<kube::Client> {
+        let kc = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
+        let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pod(name: &str) -> Pod {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "bench", "tier": "web"}},
+        "spec": {"containers": [{
+            "name": "app",
+            "image": "k4t/demo:1",
+            "command": ["k4t", "demo", "serve", "--port", "8080"],
+            "ports": [{"containerPort": 8080, "name": "http"}],
+            "env": [{"name": "MODE", "value": "bench"}],
+            "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1},
+            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}
+        }]}
+    }))
+    .unwrap_or_default()
+}
+
+fn ms(d: std::time::Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn hist() -> Histogram<u64> {
+    Histogram::new(3).expect("a histogram with 3 significant digits")
+}
+
+async fn median_of<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<(std::time::Duration, usize)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<usize>>,
+{
+    let mut times = Vec::new();
+    let mut size = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        size = f().await?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok((times[times.len() / 2], size))
+}
+
+async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_events: usize) -> anyhow::Result<()> {
+    let server = ServerProc::start(bin)?;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let idle_rss = server.rss_mib();
+    let mut rows: Vec<(String, String)> = vec![("server RSS, idle".into(), format!("{idle_rss:.1} MiB"))];
+
+    // Creates: `clients` concurrent clients, each with its own connection.
+    let cpu_before = server.cpu_seconds();
+    let mut handles = Vec::new();
+    let started = Instant::now();
+    for c in 0..clients {
+        let client = server.client().await?;
+        handles.push(tokio::spawn(async move {
+            let api: Api<Pod> = Api::namespaced(client, "default");
+            let mut h = hist();
+            let mut i = c;
+            while i < pods {
+                let t = Instant::now();
+                api.create(&PostParams::default(), &pod(&format!("bench-{i:05}"))).await?;
+                h.record(t.elapsed().as_micros() as u64).ok();
+                i += clients;
+            }
+            anyhow::Ok(h)
+        }));
+    }
+    let mut latency = hist();
+    for h in handles {
+        latency.add(h.await??).ok();
+    }
+    let elapsed = started.elapsed();
+    let cpu = server.cpu_seconds() - cpu_before;
+    rows.push((
+        format!("create {pods} pods, {clients} concurrent clients"),
+        format!(
+            "{:.0} creates/s ({:.2} s); latency p50 {:.2} ms, p99 {:.2} ms; server CPU {:.1} s",
+            pods as f64 / elapsed.as_secs_f64(),
+            elapsed.as_secs_f64(),
+            latency.value_at_quantile(0.5) as f64 / 1000.0,
+            latency.value_at_quantile(0.99) as f64 / 1000.0,
+            cpu
+        ),
+    ));
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    rows.push((format!("server RSS with {pods} pods"), format!("{:.1} MiB", server.rss_mib())));
+
+    // Lists, as raw bytes (JSON and Table), then paginated.
+    let client = server.client().await?;
+    let raw = |path: String, accept: &'static str| {
+        let client = client.clone();
+        async move {
+            let req = http_get(&path, accept)?;
+            let text = client.request_text(req).await?;
+            anyhow::Ok(text.len())
+        }
+    };
+    let (t, size) = median_of(5, || raw("/api/v1/pods".into(), "application/json")).await?;
+    rows.push((format!("list all {pods} pods, JSON (median of 5)"), format!("{} ({:.1} MiB)", ms(t), size as f64 / 1048576.0)));
+    let (t, _) = median_of(5, || {
+        raw("/api/v1/pods".into(), "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+    })
+    .await?;
+    rows.push((format!("list all {pods} pods as a Table, as kubectl asks (median of 5)"), ms(t)));
+    let paginated = || {
+        let client = client.clone();
+        async move {
+            let mut cont: Option<String> = None;
+            let mut pages = 0;
+            loop {
+                let mut path = "/api/v1/pods?limit=500".to_owned();
+                if let Some(c) = &cont {
+                    path.push_str(&format!("&continue={c}"));
+                }
+                let text = client.request_text(http_get(&path, "application/json")?).await?;
+                pages += 1;
+                let v: serde_json::Value = serde_json::from_str(&text)?;
+                match v["metadata"]["continue"].as_str() {
+                    Some(c) if !c.is_empty() => cont = Some(c.to_owned()),
+                    _ => break,
+                }
+            }
+            anyhow::Ok(pages)
+        }
+    };
+    let (t, pages) = median_of(3, paginated).await?;
+    rows.push((format!("paginated list, limit=500 ({pages} pages, median of 3)"), ms(t)));
+
+    // kubectl get pods -A: the whole command, process start included.
+    let cache = tempfile::tempdir()?;
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let out = Command::new("kubectl")
+            .args(["get", "pods", "-A"])
+            .env("KUBECONFIG", &server.kubeconfig)
+            .env("KUBECACHEDIR", cache.path())
+            .stdout(Stdio::piped())
+            .output()?;
+        if !out.status.success() {
+            bail!("kubectl get pods -A failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        times.push(t.elapsed());
+    }
+    times.sort();
+    rows.push((format!("`kubectl get pods -A` with {pods} pods (median of 3, whole command)"), ms(times[1])));
+
+    // Watch fan-out.
+    let ns: Api<Namespace> = Api::all(client.clone());
+    ns.create(
+        &PostParams::default(),
+        &Namespace { metadata: ObjectMeta { name: Some("watched".into()), ..Default::default() }, ..Default::default() },
+    )
+    .await?;
+    let received = Arc::new(tokio::sync::Mutex::new(Vec::<(String, Instant)>::new()));
+    let mut watch_tasks = Vec::new();
+    let ready = Arc::new(tokio::sync::Barrier::new(watchers + 1));
+    for _ in 0..watchers {
+        let client = server.client().await?;
+        let received = received.clone();
+        let ready = ready.clone();
+        watch_tasks.push(tokio::spawn(async move {
+            let api: Api<Pod> = Api::namespaced(client, "watched");
+            let stream = api.watch(&WatchParams::default().timeout(290), "0").await?;
+            ready.wait().await;
+            let mut stream = std::pin::pin!(stream);
+            let mut seen = 0;
+            while let Some(ev) = stream.try_next().await? {
+                if let WatchEvent::Added(p) = ev {
+                    let name = p.metadata.name.unwrap_or_default();
+                    received.lock().await.push((name, Instant::now()));
+                    seen += 1;
+                    if seen == watch_events {
+                        break;
+                    }
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    ready.wait().await;
+    let sent: Arc<tokio::sync::Mutex<HashMap<String, Instant>>> = Arc::default();
+    let writers: Vec<_> = (0..clients)
+        .map(|c| {
+            let client = client.clone();
+            let sent = sent.clone();
+            tokio::spawn(async move {
+                let api: Api<Pod> = Api::namespaced(client, "watched");
+                let mut i = c;
+                while i < watch_events {
+                    let name = format!("w-{i:05}");
+                    sent.lock().await.insert(name.clone(), Instant::now());
+                    api.create(&PostParams::default(), &pod(&name)).await?;
+                    i += clients;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    let write_started = Instant::now();
+    futures::future::try_join_all(writers).await?.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let write_time = write_started.elapsed();
+    for t in watch_tasks {
+        t.await??;
+    }
+    let sent = sent.lock().await;
+    let mut delivery = hist();
+    for (name, at) in received.lock().await.iter() {
+        if let Some(t0) = sent.get(name) {
+            delivery.record(at.saturating_duration_since(*t0).as_micros() as u64).ok();
+        }
+    }
+    rows.push((
+        format!("watch fan-out: {watch_events} creates ({:.0}/s) to {watchers} watchers", watch_events as f64 / write_time.as_secs_f64()),
+        format!(
+            "{} deliveries; from create call to watcher: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            delivery.len(),
+            delivery.value_at_quantile(0.5) as f64 / 1000.0,
+            delivery.value_at_quantile(0.99) as f64 / 1000.0,
+            delivery.max() as f64 / 1000.0
+        ),
+    ));
+    rows.push(("server RSS at the end".into(), format!("{:.1} MiB", server.rss_mib())));
+
+    println!("| measurement | result |");
+    println!("|---|---|");
+    for (k, v) in rows {
+        println!("| {k} | {v} |");
+    }
+    Ok(())
+}
+
+fn http_get(path: &str, accept: &str) -> anyhow::Result<http::Request<Vec<u8>>> {
+    Ok(http::Request::get(path).header(http::header::ACCEPT, accept).body(Vec::new())?)
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        match cli.command {
+            Cmd::Api { pods, clients, watchers, watch_events } => {
+                api(&cli.k4t, pods, clients, watchers, watch_events).await
+            }
+        }
+    })?;
+    Ok(())
+}
