@@ -53,7 +53,14 @@ impl ServerProc {
     fn start(bin: &PathBuf) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut child = Command::new(bin)
-            .args(["server", "--bind", "127.0.0.1:0", "--log", "warn", "--data-dir"])
+            .args([
+                "server",
+                "--bind",
+                "127.0.0.1:0",
+                "--log",
+                "warn",
+                "--data-dir",
+            ])
             .arg(dir.path().join("data"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -73,12 +80,17 @@ impl ServerProc {
         }
         std::thread::spawn(move || for _ in lines {});
         let kubeconfig = kubeconfig.context("server printed no kubeconfig")?;
-        Ok(Self { child, kubeconfig, _dir: dir })
+        Ok(Self {
+            child,
+            kubeconfig,
+            _dir: dir,
+        })
     }
 
     /// Resident memory of the server process, in MiB.
     fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find(|l| l.starts_with("VmRSS:"))
@@ -89,17 +101,25 @@ impl ServerProc {
 
     /// CPU time (user + system) the server used so far, in seconds.
     fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         let after = stat.rsplit(')').next().unwrap_or("");
         let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
         // utime and stime are fields 14 and 15 of /proc/pid/stat; 11 and 12 after the name.
         (ticks(11) + ticks(12)) / 100.0
     }
 
     async fn client(&self) -> anyhow::Result<kube::Client> {
         let kc = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
-        let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?;
+        let config =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await?;
         Ok(kube::Client::try_from(config)?)
     }
 }
@@ -153,11 +173,18 @@ where
     Ok((times[times.len() / 2], size))
 }
 
-async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_events: usize) -> anyhow::Result<()> {
+async fn api(
+    bin: &PathBuf,
+    pods: usize,
+    clients: usize,
+    watchers: usize,
+    watch_events: usize,
+) -> anyhow::Result<()> {
     let server = ServerProc::start(bin)?;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let idle_rss = server.rss_mib();
-    let mut rows: Vec<(String, String)> = vec![("server RSS, idle".into(), format!("{idle_rss:.1} MiB"))];
+    let mut rows: Vec<(String, String)> =
+        vec![("server RSS, idle".into(), format!("{idle_rss:.1} MiB"))];
 
     // Creates: `clients` concurrent clients, each with its own connection.
     let cpu_before = server.cpu_seconds();
@@ -171,7 +198,8 @@ async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_
             let mut i = c;
             while i < pods {
                 let t = Instant::now();
-                api.create(&PostParams::default(), &pod(&format!("bench-{i:05}"))).await?;
+                api.create(&PostParams::default(), &pod(&format!("bench-{i:05}")))
+                    .await?;
                 h.record(t.elapsed().as_micros() as u64).ok();
                 i += clients;
             }
@@ -196,7 +224,10 @@ async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_
         ),
     ));
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    rows.push((format!("server RSS with {pods} pods"), format!("{:.1} MiB", server.rss_mib())));
+    rows.push((
+        format!("server RSS with {pods} pods"),
+        format!("{:.1} MiB", server.rss_mib()),
+    ));
 
     // Lists, as raw bytes (JSON and Table), then paginated.
     let client = server.client().await?;
@@ -209,12 +240,21 @@ async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_
         }
     };
     let (t, size) = median_of(5, || raw("/api/v1/pods".into(), "application/json")).await?;
-    rows.push((format!("list all {pods} pods, JSON (median of 5)"), format!("{} ({:.1} MiB)", ms(t), size as f64 / 1048576.0)));
+    rows.push((
+        format!("list all {pods} pods, JSON (median of 5)"),
+        format!("{} ({:.1} MiB)", ms(t), size as f64 / 1048576.0),
+    ));
     let (t, _) = median_of(5, || {
-        raw("/api/v1/pods".into(), "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+        raw(
+            "/api/v1/pods".into(),
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+        )
     })
     .await?;
-    rows.push((format!("list all {pods} pods as a Table, as kubectl asks (median of 5)"), ms(t)));
+    rows.push((
+        format!("list all {pods} pods as a Table, as kubectl asks (median of 5)"),
+        ms(t),
+    ));
     let paginated = || {
         let client = client.clone();
         async move {
@@ -225,7 +265,9 @@ async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_
                 if let Some(c) = &cont {
                     path.push_str(&format!("&continue={c}"));
                 }
-                let text = client.request_text(http_get(&path, "application/json")?).await?;
+                let text = client
+                    .request_text(http_get(&path, "application/json")?)
+                    .await?;
                 pages += 1;
                 let v: serde_json::Value = serde_json::from_str(&text)?;
                 match v["metadata"]["continue"].as_str() {
@@ -237,7 +279,10 @@ async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_
         }
     };
     let (t, pages) = median_of(3, paginated).await?;
-    rows.push((format!("paginated list, limit=500 ({pages} pages, median of 3)"), ms(t)));
+    rows.push((
+        format!("paginated list, limit=500 ({pages} pages, median of 3)"),
+        ms(t),
+    ));
 
     // kubectl get pods -A: the whole command, process start included.
     let cache = tempfile::tempdir()?;
@@ -251,18 +296,30 @@ async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_
             .stdout(Stdio::piped())
             .output()?;
         if !out.status.success() {
-            bail!("kubectl get pods -A failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "kubectl get pods -A failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         times.push(t.elapsed());
     }
     times.sort();
-    rows.push((format!("`kubectl get pods -A` with {pods} pods (median of 3, whole command)"), ms(times[1])));
+    rows.push((
+        format!("`kubectl get pods -A` with {pods} pods (median of 3, whole command)"),
+        ms(times[1]),
+    ));
 
     // Watch fan-out.
     let ns: Api<Namespace> = Api::all(client.clone());
     ns.create(
         &PostParams::default(),
-        &Namespace { metadata: ObjectMeta { name: Some("watched".into()), ..Default::default() }, ..Default::default() },
+        &Namespace {
+            metadata: ObjectMeta {
+                name: Some("watched".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
     )
     .await?;
     let received = Arc::new(tokio::sync::Mutex::new(Vec::<(String, Instant)>::new()));
@@ -311,7 +368,10 @@ async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_
         })
         .collect();
     let write_started = Instant::now();
-    futures::future::try_join_all(writers).await?.into_iter().collect::<Result<Vec<_>, _>>()?;
+    futures::future::try_join_all(writers)
+        .await?
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
     let write_time = write_started.elapsed();
     for t in watch_tasks {
         t.await??;
@@ -320,11 +380,16 @@ async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_
     let mut delivery = hist();
     for (name, at) in received.lock().await.iter() {
         if let Some(t0) = sent.get(name) {
-            delivery.record(at.saturating_duration_since(*t0).as_micros() as u64).ok();
+            delivery
+                .record(at.saturating_duration_since(*t0).as_micros() as u64)
+                .ok();
         }
     }
     rows.push((
-        format!("watch fan-out: {watch_events} creates ({:.0}/s) to {watchers} watchers", watch_events as f64 / write_time.as_secs_f64()),
+        format!(
+            "watch fan-out: {watch_events} creates ({:.0}/s) to {watchers} watchers",
+            watch_events as f64 / write_time.as_secs_f64()
+        ),
         format!(
             "{} deliveries; from create call to watcher: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             delivery.len(),
@@ -333,7 +398,10 @@ async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_
             delivery.max() as f64 / 1000.0
         ),
     ));
-    rows.push(("server RSS at the end".into(), format!("{:.1} MiB", server.rss_mib())));
+    rows.push((
+        "server RSS at the end".into(),
+        format!("{:.1} MiB", server.rss_mib()),
+    ));
 
     println!("| measurement | result |");
     println!("|---|---|");
@@ -344,18 +412,25 @@ async fn api(bin: &PathBuf, pods: usize, clients: usize, watchers: usize, watch_
 }
 
 fn http_get(path: &str, accept: &str) -> anyhow::Result<http::Request<Vec<u8>>> {
-    Ok(http::Request::get(path).header(http::header::ACCEPT, accept).body(Vec::new())?)
+    Ok(http::Request::get(path)
+        .header(http::header::ACCEPT, accept)
+        .body(Vec::new())?)
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         match cli.command {
-            Cmd::Api { pods, clients, watchers, watch_events } => {
-                api(&cli.k4t, pods, clients, watchers, watch_events).await
-            }
+            Cmd::Api {
+                pods,
+                clients,
+                watchers,
+                watch_events,
+            } => api(&cli.k4t, pods, clients, watchers, watch_events).await,
         }
     })?;
     Ok(())

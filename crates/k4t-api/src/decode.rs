@@ -46,6 +46,9 @@ impl FieldValidation {
 pub enum BodyFormat {
     Json,
     Yaml,
+    /// `application/vnd.kubernetes.protobuf`, which kubectl's typed commands
+    /// (`create namespace|configmap|secret|deployment…`) send.
+    Protobuf,
 }
 
 impl BodyFormat {
@@ -63,6 +66,7 @@ impl BodyFormat {
         match essence.as_str() {
             "" | "application/json" | "*/*" => Ok(Self::Json),
             "application/yaml" | "application/x-yaml" | "text/yaml" => Ok(Self::Yaml),
+            crate::protobuf::MEDIA_TYPE => Ok(Self::Protobuf),
             _ => Err(unsupported_media_type(&essence)),
         }
     }
@@ -94,6 +98,12 @@ pub fn parse(body: &[u8], format: BodyFormat) -> Result<Parsed, String> {
                 duplicates: Vec::new(),
             })
         }
+        BodyFormat::Protobuf => crate::protobuf::decode_body(body)
+            .map(|value| Parsed {
+                value,
+                duplicates: Vec::new(),
+            })
+            .map_err(|e| e.to_string()),
     }
 }
 
@@ -295,6 +305,25 @@ pub fn decode_object(
     format: BodyFormat,
     validation: FieldValidation,
 ) -> Result<Decoded, ApiError> {
+    if format == BodyFormat::Protobuf {
+        let value = crate::protobuf::decode_body(body).map_err(|e| match e {
+            crate::protobuf::ProtobufError::UnsupportedKind { .. } => {
+                unsupported_media_type(crate::protobuf::MEDIA_TYPE)
+            }
+            other => ApiError::BadRequest(format!(
+                "the object provided is unrecognized (must be of type {}): {other}",
+                def.kind
+            )),
+        })?;
+        return decode_value(
+            def,
+            Parsed {
+                value,
+                duplicates: Vec::new(),
+            },
+            validation,
+        );
+    }
     let parsed = parse(body, format).map_err(|e| {
         ApiError::BadRequest(format!(
             "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e}",
@@ -460,7 +489,11 @@ mod tests {
             BodyFormat::Json
         );
         assert_eq!(
-            BodyFormat::from_content_type(Some("application/vnd.kubernetes.protobuf"))
+            BodyFormat::from_content_type(Some("application/vnd.kubernetes.protobuf")).unwrap(),
+            BodyFormat::Protobuf
+        );
+        assert_eq!(
+            BodyFormat::from_content_type(Some("application/cbor"))
                 .unwrap_err()
                 .code(),
             415
