@@ -187,8 +187,10 @@ impl OpenApi {
 }
 
 static DEFINITIONS: LazyLock<Definitions> = LazyLock::new(schemas::canonical);
-static GLOBAL: LazyLock<OpenApi> = LazyLock::new(|| OpenApi::build(&DEFINITIONS));
-static INDEX: LazyLock<SchemaIndex> = LazyLock::new(|| SchemaIndex::from_definitions(&DEFINITIONS));
+// The documents and the index each build from a definitions tree of their own and drop it:
+// the tree is large, and a server that never serves OpenAPI needs only the index.
+static GLOBAL: LazyLock<OpenApi> = LazyLock::new(|| OpenApi::build(&schemas::canonical()));
+static INDEX: LazyLock<SchemaIndex> = LazyLock::new(|| SchemaIndex::from_definitions(&schemas::canonical()));
 
 /// The canonical definitions every document and the schema index derive from.
 pub fn definitions() -> &'static Definitions {

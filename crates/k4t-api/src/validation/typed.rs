@@ -35,6 +35,11 @@ pub(crate) fn schema_of<T: JsonSchema>() -> Arc<Value> {
 
 /// Decodes `value` as `T`, with Go's zero values for missing required fields.
 pub(crate) fn decode<T: DeserializeOwned + JsonSchema>(value: &Value) -> Result<T, FieldError> {
+    // Values in the server's pipeline are canonical (they went through the typed structs
+    // once), so they decode as they are; the schema walk is only for the rest.
+    if let Ok(t) = T::deserialize(value) {
+        return Ok(t);
+    }
     let schema = schema_of::<T>();
     let mut v = value.clone();
     fill_required(&mut v, &schema, &schema, 0);
@@ -49,9 +54,16 @@ pub(crate) fn decode<T: DeserializeOwned + JsonSchema>(value: &Value) -> Result<
 /// Decodes `value` as `T` like [`decode`], and also returns the JSON pointers of the required
 /// fields it had to fill in, with the zero values used (so a caller writing the object back can
 /// leave out what the client never sent).
-pub(crate) fn decode_tracking<T: DeserializeOwned + JsonSchema>(
+pub(crate) fn decode_tracking<T: DeserializeOwned + JsonSchema + serde::Serialize>(
     value: &Value,
 ) -> Result<(T, Vec<(String, Value)>), FieldError> {
+    // A value that already holds every field `T` writes needs no filling; checking that by a
+    // round trip costs less than the schema walk.
+    if let Ok(t) = T::deserialize(value)
+        && serde_json::to_value(&t).is_ok_and(|v| v == *value)
+    {
+        return Ok((t, Vec::new()));
+    }
     let schema = schema_of::<T>();
     let mut v = value.clone();
     let mut filled = Vec::new();
