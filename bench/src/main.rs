@@ -10,10 +10,9 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use futures::TryStreamExt as _;
 use hdrhistogram::Histogram;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
-use kube::api::{Api, ObjectMeta, PostParams, WatchEvent, WatchParams};
+use kube::api::{Api, ObjectMeta, PostParams};
 use tokio::time::Instant;
 
 #[derive(Parser)]
@@ -269,10 +268,10 @@ async fn api(
                     .request_text(http_get(&path, "application/json")?)
                     .await?;
                 pages += 1;
-                let v: serde_json::Value = serde_json::from_str(&text)?;
-                match v["metadata"]["continue"].as_str() {
-                    Some(c) if !c.is_empty() => cont = Some(c.to_owned()),
-                    _ => break,
+                // The list metadata comes first; read the token without parsing the page.
+                match continue_token(&text) {
+                    Some(c) => cont = Some(c),
+                    None => break,
                 }
             }
             anyhow::Ok(pages)
@@ -323,26 +322,43 @@ async fn api(
     )
     .await?;
     let received = Arc::new(tokio::sync::Mutex::new(Vec::<(String, Instant)>::new()));
+    let start_rv = Api::<Pod>::namespaced(client.clone(), "watched")
+        .list_metadata(&Default::default())
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
     let mut watch_tasks = Vec::new();
     let ready = Arc::new(tokio::sync::Barrier::new(watchers + 1));
     for _ in 0..watchers {
         let client = server.client().await?;
         let received = received.clone();
         let ready = ready.clone();
+        let start_rv = start_rv.clone();
         watch_tasks.push(tokio::spawn(async move {
-            let api: Api<Pod> = Api::namespaced(client, "watched");
-            let stream = api.watch(&WatchParams::default().timeout(290), "0").await?;
+            // A raw watch, read line by line: the measurement is the server's delivery, not a
+            // client's JSON decoding.
+            let req = http::Request::get(format!("/api/v1/namespaces/watched/pods?watch=true&resourceVersion={start_rv}"))
+                .header(http::header::ACCEPT, "application/json")
+                .body(kube::client::Body::empty())?;
+            let resp = client.send(req).await?;
+            let mut body = resp.into_body();
             ready.wait().await;
-            let mut stream = std::pin::pin!(stream);
+            let mut pending = Vec::new();
             let mut seen = 0;
-            while let Some(ev) = stream.try_next().await? {
-                if let WatchEvent::Added(p) = ev {
-                    let name = p.metadata.name.unwrap_or_default();
-                    received.lock().await.push((name, Instant::now()));
-                    seen += 1;
-                    if seen == watch_events {
-                        break;
+            while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+                let Ok(data) = frame?.into_data() else { continue };
+                let now = Instant::now();
+                pending.extend_from_slice(&data);
+                while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=nl).collect();
+                    if let Some(name) = event_pod_name(&line) {
+                        received.lock().await.push((name, now));
+                        seen += 1;
                     }
+                }
+                if seen >= watch_events {
+                    break;
                 }
             }
             anyhow::Ok(())
@@ -409,6 +425,25 @@ async fn api(
         println!("| {k} | {v} |");
     }
     Ok(())
+}
+
+/// The `metadata.continue` of a list, read without parsing the items.
+fn continue_token(list: &str) -> Option<String> {
+    let head = &list[..list.find("\"items\"")?];
+    let start = head.find("\"continue\":\"")? + "\"continue\":\"".len();
+    let end = head[start..].find('"')?;
+    Some(head[start..start + end].to_owned()).filter(|c| !c.is_empty())
+}
+
+/// The pod name of an ADDED watch event line for a `w-` pod.
+fn event_pod_name(line: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(line).ok()?;
+    if !text.starts_with("{\"type\":\"ADDED\"") {
+        return None;
+    }
+    let start = text.find("\"name\":\"w-")? + "\"name\":\"".len();
+    let end = text[start..].find('"')?;
+    Some(text[start..start + end].to_owned())
 }
 
 fn http_get(path: &str, accept: &str) -> anyhow::Result<http::Request<Vec<u8>>> {

@@ -513,7 +513,7 @@ async fn list(
                 .iter()
                 .map(|o| view_value(def, &o.value))
                 .collect::<Result<_, _>>()?;
-            let t = respond::table_json(def, &objs, &list_meta, include, now, true);
+            let t = respond::table_json(def, objs, &list_meta, include, now, true);
             Ok(respond::bytes(
                 StatusCode::OK,
                 respond::TABLE_CONTENT_TYPE,

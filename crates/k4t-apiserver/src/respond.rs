@@ -139,7 +139,7 @@ pub fn object(
                 .unwrap_or(Value::Null);
             let t = table_json(
                 def,
-                std::slice::from_ref(&v),
+                vec![v],
                 &json!({"resourceVersion": rv}),
                 IncludeObject::Metadata,
                 now,
@@ -195,22 +195,34 @@ pub fn partial(obj: &Value) -> Value {
 /// A Table of `objs` with the kind's columns.
 pub fn table_json(
     def: &ResourceDef,
-    objs: &[Value],
+    objs: Vec<Value>,
     list_meta: &Value,
     include: IncludeObject,
     now: jiff::Timestamp,
     with_columns: bool,
 ) -> Value {
+    // The objects are consumed: their metadata moves into the rows instead of being copied.
     let rows: Vec<Value> = objs
-        .iter()
-        .map(|o| {
-            let mut row = json!({"cells": table::cells(def, o, now)});
-            match include {
-                IncludeObject::None => {}
-                IncludeObject::Metadata => row["object"] = partial(o),
-                IncludeObject::Object => row["object"] = o.clone(),
+        .into_iter()
+        .map(|mut o| {
+            let cells = table::cells(def, &o, now);
+            let object = match include {
+                IncludeObject::None => None,
+                IncludeObject::Metadata => {
+                    let mut meta = o.get_mut("metadata").map(Value::take).unwrap_or_else(|| json!({}));
+                    if let Some(m) = meta.as_object_mut() {
+                        m.remove("managedFields");
+                    }
+                    Some(json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta}))
+                }
+                IncludeObject::Object => Some(o),
+            };
+            let mut row = serde_json::Map::with_capacity(2);
+            row.insert("cells".into(), Value::Array(cells));
+            if let Some(obj) = object {
+                row.insert("object".into(), obj);
             }
-            row
+            Value::Object(row)
         })
         .collect();
     let mut t = json!({

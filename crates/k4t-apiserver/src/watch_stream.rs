@@ -50,7 +50,7 @@ impl Encoder {
                     .unwrap_or(Value::Null);
                 let t = respond::table_json(
                     self.def,
-                    std::slice::from_ref(&v),
+                    vec![v],
                     &json!({"resourceVersion": rv}),
                     self.include,
                     now,
