@@ -310,19 +310,21 @@ impl Store {
     /// cache and the backend no longer hold them. A watch from a revision the cache has not
     /// reached yet waits for it.
     pub fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream> {
-        {
-            let mut state = self.shared.state.lock();
-            if after >= state.ring_start {
-                let buffer = self.shared.config.watcher_buffer;
-                return Ok(state.register(prefix, after, buffer));
-            }
-        }
+        // History before the compacted revision is gone for everyone, even where the ring
+        // still holds it: a client must see the same answer whichever server or cache it asks.
         let compacted = self.compacted_revision();
         if after < compacted {
             return Err(StoreError::Compacted {
                 requested: after,
                 compacted,
             });
+        }
+        {
+            let mut state = self.shared.state.lock();
+            if after >= state.ring_start {
+                let buffer = self.shared.config.watcher_buffer;
+                return Ok(state.register(prefix, after, buffer));
+            }
         }
         Ok(WatchStream {
             inner: Inner::Replay {
@@ -669,6 +671,13 @@ impl Shared {
         let Some(at) = at else {
             return Ok((current(&self.state.lock()), false));
         };
+        let compacted = self.compacted.load(Ordering::Acquire);
+        if at < compacted {
+            return Err(StoreError::Compacted {
+                requested: at,
+                compacted,
+            });
+        }
         if at > *self.applied.borrow() {
             let waited = tokio::time::timeout(FUTURE_WAIT, self.wait_applied(at)).await;
             if !matches!(waited, Ok(Ok(()))) {

@@ -75,6 +75,10 @@ struct ServerArgs {
     /// How often the store's history is compacted.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     compaction_interval: Duration,
+    /// How many revisions of history compaction keeps (watches and lists from older
+    /// resourceVersions get 410 Gone).
+    #[arg(long, default_value_t = 10_000)]
+    compaction_retain: i64,
 }
 
 /// Parses Go-style durations (`90s`, `1h30m`, `500ms`).
@@ -141,6 +145,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     config.tls_sans = args.tls_sans;
     config.event_ttl = args.event_ttl;
     config.store_config.compact_interval = args.compaction_interval;
+    config.store_config.compact_keep = args.compaction_retain;
     config.store = if args.ephemeral_store {
         k4t_apiserver::StoreKind::Memory
     } else {

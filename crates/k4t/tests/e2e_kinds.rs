@@ -145,16 +145,47 @@ fn every_kind_prints_kubernetes_columns() {
     }
     let header = |args: &[&str]| table(&k.ok(args)).first().cloned().unwrap_or_default();
     let cases: &[(&[&str], &[&str])] = &[
-        (&["get", "deployments"], &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]),
+        (
+            &["get", "deployments"],
+            &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        ),
         (
             &["get", "deployments", "-o", "wide"],
-            &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"],
+            &[
+                "NAME",
+                "READY",
+                "UP-TO-DATE",
+                "AVAILABLE",
+                "AGE",
+                "CONTAINERS",
+                "IMAGES",
+                "SELECTOR",
+            ],
         ),
-        (&["get", "replicasets"], &["NAME", "DESIRED", "CURRENT", "READY", "AGE"]),
-        (&["get", "services"], &["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]),
+        (
+            &["get", "replicasets"],
+            &["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+        ),
+        (
+            &["get", "services"],
+            &[
+                "NAME",
+                "TYPE",
+                "CLUSTER-IP",
+                "EXTERNAL-IP",
+                "PORT(S)",
+                "AGE",
+            ],
+        ),
         (&["get", "endpoints"], &["NAME", "ENDPOINTS", "AGE"]),
-        (&["get", "endpointslices"], &["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]),
-        (&["get", "nodes"], &["NAME", "STATUS", "ROLES", "AGE", "VERSION"]),
+        (
+            &["get", "endpointslices"],
+            &["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"],
+        ),
+        (
+            &["get", "nodes"],
+            &["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
+        ),
         (&["get", "namespaces"], &["NAME", "STATUS", "AGE"]),
         (&["get", "configmaps"], &["NAME", "DATA", "AGE"]),
         (&["get", "secrets"], &["NAME", "TYPE", "DATA", "AGE"]),
@@ -170,7 +201,11 @@ fn every_kind_prints_kubernetes_columns() {
     assert_eq!(&rows[1][5..], ["app", "k4t/demo:1", "app=web"]);
     let rows = table(&k.ok(&["get", "service", "web"]));
     assert_eq!(rows[1][1], "ClusterIP");
-    assert!(rows[1][2].starts_with("10.43."), "cluster IP from the service range: {:?}", rows[1]);
+    assert!(
+        rows[1][2].starts_with("10.43."),
+        "cluster IP from the service range: {:?}",
+        rows[1]
+    );
     assert_eq!(rows[1][4], "80/TCP");
     let rows = table(&k.ok(&["get", "endpoints", "web"]));
     assert_eq!(rows[1][1], "10.42.0.5:8080");
@@ -182,7 +217,12 @@ fn every_kind_prints_kubernetes_columns() {
     assert_eq!(rows[1][1], "node-1");
     // `kubectl get all` uses the "all" category.
     let out = k.ok(&["get", "all"]);
-    assert!(out.contains("deployment.apps/web") && out.contains("service/web") && out.contains("replicaset.apps/web-rs"), "{out}");
+    assert!(
+        out.contains("deployment.apps/web")
+            && out.contains("service/web")
+            && out.contains("replicaset.apps/web-rs"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -191,12 +231,40 @@ fn scale_subresource_and_events_in_both_versions() {
     let k = s.kubectl();
     let f = k.write("objects.yaml", OBJECTS);
     k.ok(&["apply", "-f", &f]);
-    assert_eq!(k.ok(&["scale", "deployment", "web", "--replicas=5"]).trim(), "deployment.apps/web scaled");
-    assert_eq!(k.ok(&["get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"]), "5");
-    assert_eq!(k.ok(&["get", "deployment", "web", "-o", "jsonpath={.metadata.generation}"]), "2");
-    assert_eq!(k.ok(&["scale", "replicaset", "web-rs", "--replicas=0"]).trim(), "replicaset.apps/web-rs scaled");
+    assert_eq!(
+        k.ok(&["scale", "deployment", "web", "--replicas=5"]).trim(),
+        "deployment.apps/web scaled"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "5"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.metadata.generation}"
+        ]),
+        "2"
+    );
+    assert_eq!(
+        k.ok(&["scale", "replicaset", "web-rs", "--replicas=0"])
+            .trim(),
+        "replicaset.apps/web-rs scaled"
+    );
     let err = k.fails(&["scale", "deployment", "web", "--replicas=-1"]);
-    assert!(err.contains("--replicas=COUNT") || err.contains("must be greater than or equal to 0"), "{err}");
+    assert!(
+        err.contains("--replicas=COUNT") || err.contains("must be greater than or equal to 0"),
+        "{err}"
+    );
 
     k.write(
         "event.yaml",
@@ -220,11 +288,37 @@ regarding:
     );
     k.ok(&["create", "-f", "event.yaml"]);
     let rows = table(&k.ok(&["get", "events"]));
-    assert!(rows.iter().any(|r| r.contains(&"Scaled".to_owned()) && r.contains(&"deployment/web".to_owned())), "{rows:?}");
-    let core = k.ok(&["get", "events.v1.", "web.17", "-o", "jsonpath={.message}|{.involvedObject.kind}|{.source.component}"]);
-    assert!(core.starts_with("scaled for the test|Deployment|"), "{core}");
-    let v1 = k.ok(&["get", "events.v1.events.k8s.io", "web.17", "-o", "jsonpath={.note}|{.regarding.name}|{.reportingController}"]);
+    assert!(
+        rows.iter()
+            .any(|r| r.contains(&"Scaled".to_owned()) && r.contains(&"deployment/web".to_owned())),
+        "{rows:?}"
+    );
+    let core = k.ok(&[
+        "get",
+        "events.v1.",
+        "web.17",
+        "-o",
+        "jsonpath={.message}|{.involvedObject.kind}|{.source.component}",
+    ]);
+    assert!(
+        core.starts_with("scaled for the test|Deployment|"),
+        "{core}"
+    );
+    let v1 = k.ok(&[
+        "get",
+        "events.v1.events.k8s.io",
+        "web.17",
+        "-o",
+        "jsonpath={.note}|{.regarding.name}|{.reportingController}",
+    ]);
     assert_eq!(v1, "scaled for the test|web|k4t.io/e2e");
-    let by_field = k.ok(&["get", "events.v1.events.k8s.io", "--field-selector", "regarding.name=web", "-o", "name"]);
+    let by_field = k.ok(&[
+        "get",
+        "events.v1.events.k8s.io",
+        "--field-selector",
+        "regarding.name=web",
+        "-o",
+        "name",
+    ]);
     assert_eq!(by_field.trim(), "event.events.k8s.io/web.17");
 }

@@ -637,3 +637,102 @@ fn create_configmap_secret_and_namespace() {
         "blue"
     );
 }
+
+#[test]
+fn watches_end_on_timeout_and_compacted_versions_are_gone() {
+    use support::Auth;
+    let s = Server::start_with(&["--compaction-interval", "1s", "--compaction-retain", "5"]);
+    let k = s.kubectl();
+    for i in 0..20 {
+        k.ok(&["create", "configmap", &format!("c{i}")]);
+    }
+    let started = std::time::Instant::now();
+    let r = s.raw(
+        Auth::Admin,
+        "GET",
+        "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1",
+        None,
+        Vec::new(),
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the watch did not end on its timeout"
+    );
+    assert_eq!(
+        r.body.lines().filter(|l| l.contains("\"ADDED\"")).count(),
+        20,
+        "{}",
+        r.body
+    );
+    // After compaction, an old resourceVersion is gone for watches and exact lists.
+    eventually(
+        Duration::from_secs(20),
+        "a watch from revision 2 to be refused",
+        || {
+            let r = s.raw(Auth::Admin, "GET", "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2&timeoutSeconds=2", None, Vec::new());
+            (r.status == 200 && r.body.contains("\"ERROR\""))
+                .then_some(())
+                .map(|_| {
+                    let ev: Value = serde_json::from_str(r.body.lines().next().unwrap()).unwrap();
+                    assert_eq!(ev["object"]["code"], 410);
+                    assert_eq!(ev["object"]["reason"], "Expired");
+                    assert!(
+                        ev["object"]["message"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with("too old resource version: 2"),
+                        "{ev}"
+                    );
+                })
+        },
+    );
+    let r = s.raw(
+        Auth::Admin,
+        "GET",
+        "/api/v1/namespaces/default/configmaps?resourceVersion=2&resourceVersionMatch=Exact",
+        None,
+        Vec::new(),
+    );
+    assert_eq!(r.status, 410, "{}", r.body);
+    // A watch from the current version sees only what comes next.
+    let list = s
+        .raw(
+            Auth::Admin,
+            "GET",
+            "/api/v1/namespaces/default/configmaps",
+            None,
+            Vec::new(),
+        )
+        .json();
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let k2 = k.clone();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        k2.ok(&["create", "configmap", "fresh"]);
+    });
+    let r = s.raw(
+        Auth::Admin,
+        "GET",
+        &format!(
+            "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=3"
+        ),
+        None,
+        Vec::new(),
+    );
+    writer.join().unwrap();
+    let names: Vec<String> = r
+        .body
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["object"]["metadata"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(names, ["fresh"], "{}", r.body);
+}

@@ -190,7 +190,8 @@ static DEFINITIONS: LazyLock<Definitions> = LazyLock::new(schemas::canonical);
 // The documents and the index each build from a definitions tree of their own and drop it:
 // the tree is large, and a server that never serves OpenAPI needs only the index.
 static GLOBAL: LazyLock<OpenApi> = LazyLock::new(|| OpenApi::build(&schemas::canonical()));
-static INDEX: LazyLock<SchemaIndex> = LazyLock::new(|| SchemaIndex::from_definitions(&schemas::canonical()));
+static INDEX: LazyLock<SchemaIndex> =
+    LazyLock::new(|| SchemaIndex::from_definitions(&schemas::canonical()));
 
 /// The canonical definitions every document and the schema index derive from.
 pub fn definitions() -> &'static Definitions {

@@ -382,8 +382,9 @@ async fn watch_from_the_past_replays_the_backend_then_joins_the_ring() {
         store.watch("", 3),
         Err(StoreError::Compacted { requested: 3, compacted }) if compacted == current
     ));
-    // The ring still serves what it holds.
-    assert!(store.watch("", current - 1).is_ok());
+    // The ring holds older events, but compacted history is gone for every watcher.
+    assert!(store.watch("", current - 1).is_err());
+    assert!(store.watch("", current).is_ok());
 }
 
 fn summary_of_one(events: &[Result<Arc<WatchEvent>>]) -> Revision {
@@ -562,9 +563,17 @@ async fn the_compactor_keeps_the_configured_history() {
     store.create("/c/new", val("v")).await.unwrap();
     tokio::time::sleep(Duration::from_secs(60)).await;
     assert_eq!(backend.compacted_revision().await.unwrap(), 16);
-    // The ring still serves watches from before the compaction.
-    let mut events = watch(&store, "/c/", 10);
-    assert_eq!(take(&mut events, 11).await.len(), 11);
+    // History before the compaction is gone even though the ring still holds it; what is
+    // after it is served from the ring.
+    assert!(matches!(
+        store.watch("/c/", 10),
+        Err(StoreError::Compacted {
+            requested: 10,
+            compacted: 16
+        })
+    ));
+    let mut events = watch(&store, "/c/", 16);
+    assert_eq!(take(&mut events, 5).await.len(), 5);
 }
 
 /// A backend whose watches can be broken off with a `Compacted` error, like a watch that lost
