@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod demo;
+
 // The API server's request path allocates many small JSON values: jemalloc's thread caches
 // cut that cost by a fifth against glibc's malloc, with the same idle footprint (measured in
 // docs/benchmarks.md; mimalloc was as fast but idled 12 MiB higher).
@@ -41,6 +43,15 @@ enum Command {
     /// Run the all-in-one server (API server and store; later the node agent, controllers and
     /// gateway).
     Server(ServerArgs),
+    /// Small tools for examples and tests.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum DemoCommand {
+    /// An HTTP app that answers `You've hit <hostname>`, with knobs to misbehave.
+    Serve(demo::ServeArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -185,6 +196,10 @@ async fn loopback_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::C
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Demo(DemoCommand::Serve(args)) = cli.command {
+        // The demo app logs nothing of k4t's and runs its own small runtime.
+        return demo::serve(args);
+    }
     init_logging(cli.log_format, &cli.log)?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -194,6 +209,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Server(args) => server(args).await,
+            Command::Demo(_) => Ok(()),
         }
     })
 }
