@@ -3,6 +3,7 @@
 //!
 //! - [`namespace`]: deletes the contents of a terminating namespace, then finalizes it.
 //! - [`serviceaccount`]: keeps a `default` ServiceAccount in every namespace.
+//! - [`scheduler`]: binds pending pods to Ready nodes that fit them.
 
 use std::time::Duration;
 
@@ -10,6 +11,8 @@ use kube::Client;
 use tokio::task::JoinSet;
 
 pub mod namespace;
+pub mod recorder;
+pub mod scheduler;
 pub mod serviceaccount;
 
 /// Errors of one reconcile; they requeue with backoff.
@@ -41,5 +44,6 @@ impl Default for Config {
 /// Runs every controller until the task set is dropped.
 pub fn spawn_all(client: Client, config: Config, tasks: &mut JoinSet<()>) {
     tasks.spawn(namespace::run(client.clone(), config.clone()));
-    tasks.spawn(serviceaccount::run(client, config));
+    tasks.spawn(serviceaccount::run(client.clone(), config.clone()));
+    tasks.spawn(scheduler::run(client, config));
 }

@@ -63,19 +63,28 @@ impl App {
     }
 
     fn leaked_kib(&self) -> u64 {
-        self.leaked.lock().iter().map(|v| v.len() as u64 / 1024).sum()
+        self.leaked
+            .lock()
+            .iter()
+            .map(|v| v.len() as u64 / 1024)
+            .sum()
     }
 
     fn set_knobs(&self, query: &str) -> Result<(), String> {
         let mut k = self.knobs.lock();
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            let bad = |e: &dyn std::fmt::Display| format!("invalid value {value:?} for {name}: {e}");
+            let bad =
+                |e: &dyn std::fmt::Display| format!("invalid value {value:?} for {name}: {e}");
             match name.as_ref() {
                 "fail_after" => k.fail_after = value.parse().map_err(|e| bad(&e))?,
                 "latency_ms" => k.latency_ms = value.parse().map_err(|e| bad(&e))?,
                 "error_rate" => k.error_rate = value.parse().map_err(|e| bad(&e))?,
-                "leak_kib_per_request" => k.leak_kib_per_request = value.parse().map_err(|e| bad(&e))?,
-                "leak_kib_per_second" => k.leak_kib_per_second = value.parse().map_err(|e| bad(&e))?,
+                "leak_kib_per_request" => {
+                    k.leak_kib_per_request = value.parse().map_err(|e| bad(&e))?
+                }
+                "leak_kib_per_second" => {
+                    k.leak_kib_per_second = value.parse().map_err(|e| bad(&e))?
+                }
                 "reset" => self.requests.store(0, Ordering::Relaxed),
                 other => return Err(format!("unknown knob {other}")),
             }
@@ -101,11 +110,17 @@ impl App {
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
-    r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
-async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    app: Arc<App>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     match path.as_str() {
         "/knobs" => {
@@ -129,7 +144,10 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Full<B
         tokio::time::sleep(Duration::from_millis(knobs.latency_ms)).await;
     }
     if knobs.fail_after > 0 && n > knobs.fail_after {
-        return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "I'm not well. Please restart me!\n"));
+        return Ok(text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "I'm not well. Please restart me!\n",
+        ));
     }
     if knobs.error_rate > 0.0 && rand::random::<f64>() < knobs.error_rate {
         return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "injected error\n"));
@@ -142,7 +160,10 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Full<B
 
 /// Runs the app until `/quitquitquit` or a signal.
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting tokio")?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting tokio")?;
     rt.block_on(async move {
         let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
