@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod backoff;
+pub mod containerspec;
 pub mod events;
 pub mod probe;
 pub mod status;
