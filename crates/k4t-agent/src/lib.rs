@@ -13,5 +13,7 @@ pub mod actions;
 pub mod backoff;
 pub mod containerspec;
 pub mod events;
+pub mod node;
 pub mod probe;
 pub mod status;
+pub mod volumes;
