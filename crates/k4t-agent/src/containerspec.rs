@@ -251,6 +251,10 @@ fn env_var_value(
     Ok(Some(expand(var.value.as_deref().unwrap_or(""), resolved)))
 }
 
+/// A container's environment: the variables in order, and the `envFrom` keys skipped as
+/// invalid names.
+pub type Environment = (Vec<(String, String)>, Vec<String>);
+
 /// The environment of a container, in Kubernetes' order (`envFrom` first, then `env`, later
 /// entries winning), and the names of keys `envFrom` skipped as invalid.
 pub fn environment(
@@ -259,7 +263,7 @@ pub fn environment(
     rt: &Runtime,
     lookup: &dyn Lookup,
     node_allocatable: &BTreeMap<String, String>,
-) -> Result<(Vec<(String, String)>, Vec<String>), ConfigError> {
+) -> Result<Environment, ConfigError> {
     let mut order: Vec<String> = Vec::new();
     let mut values: BTreeMap<String, String> = BTreeMap::new();
     let mut skipped = Vec::new();
