@@ -15,5 +15,9 @@ pub mod containerspec;
 pub mod events;
 pub mod node;
 pub mod probe;
+pub mod probe_io;
 pub mod status;
 pub mod volumes;
+
+/// The User-Agent of probes: `kube-probe/<major>.<minor>` of the Kubernetes version served.
+pub const PROBE_USER_AGENT: &str = "kube-probe/1.36";
