@@ -10,6 +10,7 @@
 //! rest of the crate is the I/O shell around them.
 
 pub mod actions;
+pub mod agent;
 pub mod backoff;
 pub mod containerspec;
 pub mod events;
