@@ -366,3 +366,40 @@ fn the_server_survives_all_of_it() {
     let r = s.raw(Auth::None, "GET", "/livez", None, Vec::new());
     assert_eq!(r.status, 200);
 }
+
+#[test]
+fn method_not_allowed_dry_run_and_deletecollection() {
+    let s = Server::start();
+    let k = s.kubectl();
+    let r = s.raw(
+        Auth::Admin,
+        "POST",
+        "/api/v1/pods",
+        Some("application/json"),
+        GOOD_POD_JSON.as_bytes().to_vec(),
+    );
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.json()["reason"], "MethodNotAllowed");
+    // Server-side dry run validates and answers without storing.
+    k.write("pod.yaml", GOOD_POD);
+    let out = k.ok(&["create", "-f", "pod.yaml", "--dry-run=server"]);
+    assert!(out.contains("pod/good created (server dry run)"), "{out}");
+    assert_no_pods(&k);
+    // deletecollection with a label selector removes exactly the matching objects.
+    for (name, tier) in [("a", "web"), ("b", "web"), ("c", "db")] {
+        k.ok(&["create", "configmap", name]);
+        k.ok(&["label", "configmap", name, &format!("tier={tier}")]);
+    }
+    let r = s.raw(
+        Auth::Admin,
+        "DELETE",
+        "/api/v1/namespaces/default/configmaps?labelSelector=tier%3Dweb",
+        None,
+        Vec::new(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let left = k.ok(&["get", "configmaps", "-l", "tier", "-o", "name"]);
+    assert_eq!(left.trim(), "configmap/c");
+}
+
+const GOOD_POD_JSON: &str = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x","namespace":"default"},"spec":{"containers":[{"name":"a","image":"b"}]}}"#;
