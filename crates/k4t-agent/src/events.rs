@@ -1,1 +1,2 @@
-//! STUB: to be implemented.
+//! STUB: to be implemented. The agent's events, counted and aggregated the way client-go's
+//! `EventCorrelator` does, so `kubectl describe` shows `(x3 over 16m)`.
