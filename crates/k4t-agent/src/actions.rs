@@ -367,7 +367,7 @@ mod tests {
         let p = pod("Always", &[], &["a"]);
         let c = inst(&p, "a", 0, Running, None);
         let probes = [((c.id.clone(), Kind::Startup), Outcome::Failure)].into();
-        let a = compute(&p, &[sandbox("s1", true)], &[c.clone()], &probes);
+        let a = compute(&p, &[sandbox("s1", true)], std::slice::from_ref(&c), &probes);
         assert_eq!(a.kill[0].message, "Container a failed startup probe, will be restarted");
         let probes = [((c.id.clone(), Kind::Liveness), Outcome::Success)].into();
         assert_eq!(compute(&p, &[sandbox("s1", true)], &[c], &probes), Actions::default());

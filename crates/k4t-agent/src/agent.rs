@@ -30,6 +30,9 @@ pub struct AgentConfig {
     pub node_status_interval: Duration,
     /// Leave pods running when the agent stops cleanly (they are re-adopted at the next start).
     pub leave_running: bool,
+    /// The most a clean stop of the agent waits for each pod (the kubelet's
+    /// `shutdownGracePeriod`): pods' own grace periods are cut to it.
+    pub shutdown_grace: Duration,
     pub agent_port: u16,
 }
 
@@ -46,6 +49,7 @@ impl AgentConfig {
             backoff_max: Duration::from_secs(300),
             node_status_interval: Duration::from_secs(60),
             leave_running: false,
+            shutdown_grace: Duration::from_secs(30),
             agent_port: 10250,
         }
     }
@@ -96,4 +100,206 @@ pub async fn node_loop(
 pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns is not Send: drop it before the future ends.
     let _ = rx.wait_for(|s| *s).await.map(|_| ());
+}
+
+/// Why the agent could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("creating {path}: {source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Runs the node agent until `shutdown` is raised: the node's registration and lease, and a
+/// worker per pod bound to the node.
+pub async fn run(
+    client: Client,
+    runtime: Arc<dyn k4t_runtime::Runtime>,
+    config: AgentConfig,
+    clock: Arc<dyn Clock>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), AgentError> {
+    use crate::backoff::Backoff;
+    use crate::events::EventSink;
+    use crate::pleg::RuntimeCache;
+    use crate::pods::{PodWorker, Shared, Stop};
+    use futures::StreamExt as _;
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::runtime::watcher;
+    use std::collections::HashMap;
+    use tokio::sync::Notify;
+
+    std::fs::create_dir_all(config.root_dir.join("pods")).map_err(|source| AgentError::Dir {
+        path: config.root_dir.join("pods").display().to_string(),
+        source,
+    })?;
+    let machine = Machine::read(&config.root_dir, config.node_ip);
+    let info = runtime.info();
+    let settings = NodeSettings {
+        name: config.node_name.clone(),
+        labels: config.node_labels.clone(),
+        max_pods: config.max_pods,
+        pod_cidr: config.pod_cidr.clone(),
+        agent_port: config.agent_port,
+        runtime: info.clone(),
+        kubelet_version: KUBELET_VERSION.to_owned(),
+    };
+    let allocatable = node::allocatable(&settings, &machine);
+    let host_ip = config.node_ip.or(machine.internal_ip);
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(node_loop(
+        client.clone(),
+        settings,
+        machine,
+        clock.clone(),
+        config.node_status_interval,
+        shutdown.clone(),
+    ));
+
+    let events = EventSink::new(client.clone(), config.node_name.clone());
+    let shared = Arc::new(Shared {
+        client: client.clone(),
+        runtime: runtime.clone(),
+        cache: RuntimeCache::new(runtime.clone()),
+        events: events.clone(),
+        probe_ctx: crate::prober::Context {
+            runtime: runtime.clone(),
+            events,
+            clock: clock.clone(),
+            agent_started: tokio::time::Instant::now(),
+        },
+        clock,
+        node_name: config.node_name.clone(),
+        root_dir: config.root_dir.clone(),
+        host_ip,
+        allocatable,
+        backoff: parking_lot::Mutex::new(Backoff::new(config.backoff_initial, config.backoff_max)),
+        self_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("k4t")),
+        resync: Duration::from_secs(10),
+        shutdown_grace: config.shutdown_grace,
+    });
+
+    struct Handle {
+        pod: watch::Sender<Option<Arc<Pod>>>,
+        wake: Arc<Notify>,
+    }
+    let (stop_tx, stop_rx) = watch::channel(None::<Stop>);
+    let mut workers: HashMap<String, Handle> = HashMap::new();
+    let mut running = tokio::task::JoinSet::new();
+    let spawn = |uid: String,
+                 pod: Option<Arc<Pod>>,
+                 running: &mut tokio::task::JoinSet<String>|
+     -> Handle {
+        let (tx, rx) = watch::channel(pod);
+        let wake = Arc::new(Notify::new());
+        let worker = PodWorker::new(shared.clone(), uid.clone(), rx, stop_rx.clone(), wake.clone());
+        running.spawn(async move {
+            worker.run().await;
+            uid
+        });
+        Handle { pod: tx, wake }
+    };
+
+    let api: kube::Api<Pod> = kube::Api::all(client.clone());
+    let wc = watcher::Config::default().fields(&format!("spec.nodeName={}", config.node_name));
+    let mut stream = std::pin::pin!(watcher(api, wc));
+    let mut runtime_events = runtime.subscribe();
+    let mut seen_in_init: Option<std::collections::HashSet<String>> = None;
+    let mut shutdown_rx = shutdown.clone();
+    let mut adopted_orphans = false;
+    loop {
+        tokio::select! {
+            ev = stream.next() => {
+                let Some(ev) = ev else { break };
+                let ev = match ev {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "watching the node's pods");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                match ev {
+                    watcher::Event::Init => seen_in_init = Some(Default::default()),
+                    watcher::Event::InitApply(pod) | watcher::Event::Apply(pod) => {
+                        let Some(uid) = pod.metadata.uid.clone() else { continue };
+                        if let Some(seen) = seen_in_init.as_mut() {
+                            seen.insert(uid.clone());
+                        }
+                        let pod = Arc::new(pod);
+                        match workers.get(&uid) {
+                            Some(h) => { h.pod.send_replace(Some(pod)); }
+                            None => {
+                                let h = spawn(uid.clone(), Some(pod), &mut running);
+                                workers.insert(uid, h);
+                            }
+                        }
+                    }
+                    watcher::Event::Delete(pod) => {
+                        if let Some(h) = pod.metadata.uid.as_ref().and_then(|u| workers.get(u)) {
+                            h.pod.send_replace(None);
+                        }
+                    }
+                    watcher::Event::InitDone => {
+                        let seen = seen_in_init.take().unwrap_or_default();
+                        for (uid, h) in &workers {
+                            if !seen.contains(uid) {
+                                h.pod.send_replace(None);
+                            }
+                        }
+                        if !adopted_orphans {
+                            adopted_orphans = true;
+                            // Pods the runtime still runs that the API no longer has.
+                            if let Ok(snap) = shared.cache.fresh().await {
+                                for uid in snap.pods() {
+                                    if let std::collections::hash_map::Entry::Vacant(slot) = workers.entry(uid.clone()) {
+                                        slot.insert(spawn(uid, None, &mut running));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            ev = runtime_events.recv() => {
+                use k4t_runtime::RuntimeEvent as E;
+                match ev {
+                    Ok(E::ContainerStarted { pod_uid, .. } | E::ContainerExited { pod_uid, .. } | E::SandboxStopped { pod_uid, .. }) => {
+                        if let Some(h) = workers.get(&pod_uid) {
+                            h.wake.notify_one();
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        for h in workers.values() {
+                            h.wake.notify_one();
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        runtime_events = runtime.subscribe();
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+            Some(done) = running.join_next() => {
+                if let Ok(uid) = done {
+                    // A worker that ended while its pod came back (same uid) is restarted.
+                    if let Some(h) = workers.remove(&uid) {
+                        let pod = h.pod.borrow().clone();
+                        if pod.is_some() {
+                            let h = spawn(uid.clone(), pod, &mut running);
+                            workers.insert(uid, h);
+                        }
+                    }
+                }
+            }
+            _ = stopped(&mut shutdown_rx) => break,
+        }
+    }
+    let stop = if config.leave_running { Stop::Leave } else { Stop::StopPod };
+    stop_tx.send_replace(Some(stop));
+    while running.join_next().await.is_some() {}
+    tasks.shutdown().await;
+    Ok(())
 }

