@@ -15,6 +15,8 @@ use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, ObjectMeta, PostParams};
 use tokio::time::Instant;
 
+mod pods;
+
 #[derive(Parser)]
 #[command(about = "Benchmarks of k4t; results go to docs/benchmarks.md")]
 struct Cli {
@@ -39,17 +41,36 @@ enum Cmd {
         #[arg(long, default_value_t = 1_000)]
         watch_events: usize,
     },
+    /// The node agent on the process runtime: pods to Ready, steady-state cost, probe
+    /// latencies. Needs root (pod namespaces, cgroups, a bridge).
+    Pods {
+        /// Pod counts to measure, one after the other.
+        #[arg(long = "count", default_values_t = vec![100, 500])]
+        counts: Vec<usize>,
+        /// Pods used for the liveness and readiness latency measurements (of each kind).
+        #[arg(long, default_value_t = 20)]
+        latency_pods: usize,
+    },
 }
 
 /// A k4t server process, killed on drop.
 struct ServerProc {
     child: Child,
     kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl ServerProc {
+    /// The API server alone (no node agent).
     fn start(bin: &PathBuf) -> anyhow::Result<Self> {
+        Self::start_with(bin, &["--no-agent"])
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn start_with(bin: &PathBuf, extra: &[&str]) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut child = Command::new(bin)
             .args([
@@ -61,6 +82,7 @@ impl ServerProc {
                 "--data-dir",
             ])
             .arg(dir.path().join("data"))
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -82,7 +104,7 @@ impl ServerProc {
         Ok(Self {
             child,
             kubeconfig,
-            _dir: dir,
+            dir,
         })
     }
 
@@ -124,7 +146,17 @@ impl ServerProc {
 }
 
 impl Drop for ServerProc {
+    // A clean stop lets the node agent stop its pods; waiting on a process is wall-clock time.
+    #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -470,6 +502,10 @@ fn main() -> anyhow::Result<()> {
                 watchers,
                 watch_events,
             } => api(&cli.k4t, pods, clients, watchers, watch_events).await,
+            Cmd::Pods {
+                counts,
+                latency_pods,
+            } => pods::run(&cli.k4t, &counts, latency_pods).await,
         }
     })?;
     Ok(())

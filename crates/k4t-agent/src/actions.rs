@@ -99,9 +99,7 @@ pub fn compute(
         return a;
     };
     let policy = restart_policy(pod);
-    let ready = sandboxes
-        .first()
-        .filter(|s| s.state == SandboxState::Ready);
+    let ready = sandboxes.first().filter(|s| s.state == SandboxState::Ready);
     let Some(sandbox) = ready else {
         let ran_before = !sandboxes.is_empty() && !containers.is_empty();
         a.sandbox_changed = !sandboxes.is_empty();
@@ -167,8 +165,7 @@ pub fn compute(
             ContainerState::Running => {
                 let failed = |k| probes.get(&(s.id.clone(), k)) == Some(&Outcome::Failure);
                 let hash = s.labels.get(labels::CONTAINER_HASH);
-                let (reason, mut message, restart) = if hash.is_some_and(|h| *h != spec_hash(c))
-                {
+                let (reason, mut message, restart) = if hash.is_some_and(|h| *h != spec_hash(c)) {
                     (
                         KillReason::DefinitionChanged,
                         format!("Container {} definition changed", c.name),
@@ -268,7 +265,13 @@ mod tests {
         }
     }
 
-    fn inst(p: &Pod, name: &str, attempt: u32, state: ContainerState, code: Option<i32>) -> ContainerStatus {
+    fn inst(
+        p: &Pod,
+        name: &str,
+        attempt: u32,
+        state: ContainerState,
+        code: Option<i32>,
+    ) -> ContainerStatus {
         let spec = p.spec.as_ref().unwrap();
         let c = spec
             .containers
@@ -331,7 +334,10 @@ mod tests {
         let p = pod("Always", &["i1", "i2"], &["a"]);
         let sb = [sandbox("s1", true)];
         let i1 = inst(&p, "i1", 0, Running, None);
-        assert_eq!(compute(&p, &sb, &[i1], &BTreeMap::new()), Actions::default());
+        assert_eq!(
+            compute(&p, &sb, &[i1], &BTreeMap::new()),
+            Actions::default()
+        );
         let i1 = inst(&p, "i1", 0, Exited, Some(0));
         let a = compute(&p, &sb, std::slice::from_ref(&i1), &BTreeMap::new());
         assert_eq!(a.start_init, Some(1));
@@ -351,7 +357,11 @@ mod tests {
     #[test]
     fn liveness_failure_kills_and_restarts_by_policy() {
         for (policy, restart, message) in [
-            ("Always", true, "Container a failed liveness probe, will be restarted"),
+            (
+                "Always",
+                true,
+                "Container a failed liveness probe, will be restarted",
+            ),
             ("Never", false, "Container a failed liveness probe"),
         ] {
             let p = pod(policy, &[], &["a"]);
@@ -367,10 +377,21 @@ mod tests {
         let p = pod("Always", &[], &["a"]);
         let c = inst(&p, "a", 0, Running, None);
         let probes = [((c.id.clone(), Kind::Startup), Outcome::Failure)].into();
-        let a = compute(&p, &[sandbox("s1", true)], std::slice::from_ref(&c), &probes);
-        assert_eq!(a.kill[0].message, "Container a failed startup probe, will be restarted");
+        let a = compute(
+            &p,
+            &[sandbox("s1", true)],
+            std::slice::from_ref(&c),
+            &probes,
+        );
+        assert_eq!(
+            a.kill[0].message,
+            "Container a failed startup probe, will be restarted"
+        );
         let probes = [((c.id.clone(), Kind::Liveness), Outcome::Success)].into();
-        assert_eq!(compute(&p, &[sandbox("s1", true)], &[c], &probes), Actions::default());
+        assert_eq!(
+            compute(&p, &[sandbox("s1", true)], &[c], &probes),
+            Actions::default()
+        );
     }
 
     #[test]

@@ -194,7 +194,13 @@ pub async fn run(
      -> Handle {
         let (tx, rx) = watch::channel(pod);
         let wake = Arc::new(Notify::new());
-        let worker = PodWorker::new(shared.clone(), uid.clone(), rx, stop_rx.clone(), wake.clone());
+        let worker = PodWorker::new(
+            shared.clone(),
+            uid.clone(),
+            rx,
+            stop_rx.clone(),
+            wake.clone(),
+        );
         running.spawn(async move {
             worker.run().await;
             uid
@@ -297,7 +303,11 @@ pub async fn run(
             _ = stopped(&mut shutdown_rx) => break,
         }
     }
-    let stop = if config.leave_running { Stop::Leave } else { Stop::StopPod };
+    let stop = if config.leave_running {
+        Stop::Leave
+    } else {
+        Stop::StopPod
+    };
     stop_tx.send_replace(Some(stop));
     while running.join_next().await.is_some() {}
     tasks.shutdown().await;

@@ -140,7 +140,10 @@ pub fn allocatable(settings: &NodeSettings, m: &Machine) -> BTreeMap<String, Str
         ("cpu", m.cpus.to_string()),
         (
             "memory",
-            format!("{}Ki", m.memory_bytes.saturating_sub(RESERVED_MEMORY) / 1024),
+            format!(
+                "{}Ki",
+                m.memory_bytes.saturating_sub(RESERVED_MEMORY) / 1024
+            ),
         ),
         (
             "ephemeral-storage",

@@ -17,9 +17,7 @@ use k4t_runtime::{
     ContainerConfig, ContainerState, ContainerStatus, Runtime, SandboxConfig, SandboxState,
     SandboxStatus, labels,
 };
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, LifecycleHandler, Pod, PodStatus, Secret,
-};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, LifecycleHandler, Pod, PodStatus, Secret};
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use serde_json::Value;
@@ -208,9 +206,12 @@ impl PodWorker {
         if self.terminal.is_none()
             && let Some(deadline) = self.deadline_exceeded(&pod)
         {
-            self.shared
-                .events
-                .pod(&pod, EventType::Warning, "DeadlineExceeded", deadline.message.clone());
+            self.shared.events.pod(
+                &pod,
+                EventType::Warning,
+                "DeadlineExceeded",
+                deadline.message.clone(),
+            );
             self.terminal = Some(deadline);
         }
         if self.terminal.is_some() {
@@ -262,8 +263,16 @@ impl PodWorker {
         };
         for k in &plan.kill {
             let c = find_container(&pod, &k.name);
-            self.kill_container(&pod, &k.id, &k.name, c.1, Some(k.message.clone()), Some(k.reason), None)
-                .await;
+            self.kill_container(
+                &pod,
+                &k.id,
+                &k.name,
+                c.1,
+                Some(k.message.clone()),
+                Some(k.reason),
+                None,
+            )
+            .await;
         }
         if let Some(sandbox) = sandbox {
             let spec = pod.spec.clone().unwrap_or_default();
@@ -427,16 +436,11 @@ impl PodWorker {
             Some(Duration::from_secs(10))
         };
         let facts = self.facts(Some(sandbox));
-        let (env, _skipped) = match containerspec::environment(
-            pod,
-            c,
-            &facts,
-            lookup,
-            &self.shared.allocatable,
-        ) {
-            Ok(e) => e,
-            Err(e) => return fail(self, "CreateContainerConfigError", e.to_string()),
-        };
+        let (env, _skipped) =
+            match containerspec::environment(pod, c, &facts, lookup, &self.shared.allocatable) {
+                Ok(e) => e,
+                Err(e) => return fail(self, "CreateContainerConfigError", e.to_string()),
+            };
         let argv = match self.argv(c, &env) {
             Ok(a) => a,
             Err(e) => return fail(self, "CreateContainerConfigError", e),
@@ -750,7 +754,10 @@ impl PodWorker {
         let grace = pod
             .metadata
             .deletion_grace_period_seconds
-            .or(pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds))
+            .or(pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.termination_grace_period_seconds))
             .unwrap_or(30)
             .max(1);
         // The status shows the pod terminating (readiness probes still run) before the wait.
@@ -805,7 +812,10 @@ impl PodWorker {
         if let Some(pod) = self.last_pod.clone() {
             self.kill_all(&pod, &containers, Some(2)).await;
         } else {
-            for c in containers.iter().filter(|c| c.state != ContainerState::Exited) {
+            for c in containers
+                .iter()
+                .filter(|c| c.state != ContainerState::Exited)
+            {
                 let _ = self
                     .shared
                     .runtime
@@ -1001,16 +1011,13 @@ pub fn is_demo_image(image: &str) -> bool {
         Some((n, tag)) if !tag.contains('/') => n,
         _ => name,
     };
-    matches!(
-        name.rsplit('/').next(),
-        Some("k4t-demo" | "kubia")
-    ) || name.ends_with("k4t/demo")
+    matches!(name.rsplit('/').next(), Some("k4t-demo" | "kubia")) || name.ends_with("k4t/demo")
 }
 
 fn resources(c: &Container) -> k4t_runtime::Resources {
-    let get = |m: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>, k: &str| {
-        m.and_then(|m| m.get(k)).map(|q| q.0.clone())
-    };
+    let get =
+        |m: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
+         k: &str| { m.and_then(|m| m.get(k)).map(|q| q.0.clone()) };
     let r = c.resources.as_ref();
     let limits = r.and_then(|r| r.limits.as_ref());
     let requests = r.and_then(|r| r.requests.as_ref());
@@ -1183,9 +1190,15 @@ mod tests {
         check(
             json!({"phase": "Pending", "reason": "x", "s": {"waiting": {"r": 1}}}),
             json!({"phase": "Running", "s": {"running": {"t": 2}}}),
-            Some(json!({"phase": "Running", "reason": null, "s": {"waiting": null, "running": {"t": 2}}})),
+            Some(
+                json!({"phase": "Running", "reason": null, "s": {"waiting": null, "running": {"t": 2}}}),
+            ),
         );
-        check(json!({"l": [1, 2]}), json!({"l": [1]}), Some(json!({"l": [1]})));
+        check(
+            json!({"l": [1, 2]}),
+            json!({"l": [1]}),
+            Some(json!({"l": [1]})),
+        );
     }
 
     #[test]

@@ -276,10 +276,16 @@ mod tests {
         assert_eq!(w.outcome(Some(Raw::Failure)), None);
         // An error counts for nothing; a success resets the run.
         assert_eq!(w.outcome(None), None);
-        assert_eq!(w.outcome(Some(Raw::Success)), publish("a", Outcome::Success));
+        assert_eq!(
+            w.outcome(Some(Raw::Success)),
+            publish("a", Outcome::Success)
+        );
         assert_eq!(w.outcome(Some(Raw::Failure)), None);
         assert_eq!(w.outcome(Some(Raw::Unknown)), None);
-        assert_eq!(w.outcome(Some(Raw::Failure)), publish("a", Outcome::Failure));
+        assert_eq!(
+            w.outcome(Some(Raw::Failure)),
+            publish("a", Outcome::Failure)
+        );
         assert_eq!(w.tick(pod, Some(&c), t(2)), Step::Idle(None));
         // A new instance lifts the hold and starts from the initial value.
         assert_eq!(
@@ -294,10 +300,19 @@ mod tests {
         let c = running("a", true);
         w.tick(PodObserved::default(), Some(&c), t(1));
         assert_eq!(w.outcome(Some(Raw::Success)), None);
-        assert_eq!(w.outcome(Some(Raw::Warning)), publish("a", Outcome::Success));
-        assert_eq!(w.outcome(Some(Raw::Success)), publish("a", Outcome::Success));
+        assert_eq!(
+            w.outcome(Some(Raw::Warning)),
+            publish("a", Outcome::Success)
+        );
+        assert_eq!(
+            w.outcome(Some(Raw::Success)),
+            publish("a", Outcome::Success)
+        );
         assert_eq!(w.outcome(Some(Raw::Failure)), None);
-        assert_eq!(w.outcome(Some(Raw::Failure)), publish("a", Outcome::Failure));
+        assert_eq!(
+            w.outcome(Some(Raw::Failure)),
+            publish("a", Outcome::Failure)
+        );
         // Readiness never holds.
         assert!(matches!(
             w.tick(PodObserved::default(), Some(&c), t(2)),

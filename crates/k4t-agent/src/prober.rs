@@ -169,11 +169,7 @@ async fn run_worker(
         }
         let (pod_obs, pod_ip, obs) = {
             let v = view.borrow_and_update();
-            (
-                v.pod,
-                v.pod_ip,
-                v.containers.get(&container.name).cloned(),
-            )
+            (v.pod, v.pod_ip, v.containers.get(&container.name).cloned())
         };
         if let Some(o) = &obs
             && last_id.as_deref() != Some(o.id.as_str())
@@ -197,7 +193,15 @@ async fn run_worker(
             continue;
         };
         let ip = pod_ip.unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        let raw = run_probe(&ctx, &probe, &container, &o.id, ip, worker.params.timeout_seconds).await;
+        let raw = run_probe(
+            &ctx,
+            &probe,
+            &container,
+            &o.id,
+            ip,
+            worker.params.timeout_seconds,
+        )
+        .await;
         match &raw {
             Ok(out) => match out.result {
                 Raw::Failure => ctx.events.container(

@@ -42,12 +42,16 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
+    /// Print one line per answered request (`<time> GET <path> <status>`) on stdout.
+    #[arg(long)]
+    pub log_requests: bool,
     #[command(flatten)]
     pub knobs: Knobs,
 }
 
 struct App {
     hostname: String,
+    log_requests: bool,
     knobs: Mutex<Knobs>,
     requests: AtomicU64,
     leaked: Mutex<Vec<Vec<u8>>>,
@@ -121,19 +125,33 @@ async fn handle(
     app: Arc<App>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let r = answer(&app, req).await;
+    if app.log_requests {
+        println!(
+            "{} {method} {path} {}",
+            jiff::Timestamp::now(),
+            r.status().as_u16()
+        );
+    }
+    Ok(r)
+}
+
+async fn answer(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
     match path.as_str() {
         "/knobs" => {
             if let Some(q) = req.uri().query()
                 && let Err(e) = app.set_knobs(q)
             {
-                return Ok(text(StatusCode::BAD_REQUEST, format!("{e}\n")));
+                return text(StatusCode::BAD_REQUEST, format!("{e}\n"));
             }
-            return Ok(text(StatusCode::OK, app.knobs_json() + "\n"));
+            return text(StatusCode::OK, app.knobs_json() + "\n");
         }
         "/quitquitquit" => {
             app.quit.notify_one();
-            return Ok(text(StatusCode::OK, "bye\n"));
+            return text(StatusCode::OK, "bye\n");
         }
         _ => {}
     }
@@ -144,18 +162,18 @@ async fn handle(
         tokio::time::sleep(Duration::from_millis(knobs.latency_ms)).await;
     }
     if knobs.fail_after > 0 && n > knobs.fail_after {
-        return Ok(text(
+        return text(
             StatusCode::INTERNAL_SERVER_ERROR,
             "I'm not well. Please restart me!\n",
-        ));
+        );
     }
     if knobs.error_rate > 0.0 && rand::random::<f64>() < knobs.error_rate {
-        return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "injected error\n"));
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "injected error\n");
     }
-    Ok(match path.as_str() {
+    match path.as_str() {
         "/healthz" => text(StatusCode::OK, "ok\n"),
         _ => text(StatusCode::OK, format!("You've hit {}\n", app.hostname)),
-    })
+    }
 }
 
 /// Runs the app until `/quitquitquit` or a signal.
@@ -170,6 +188,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|_| "unknown".into());
         let app = Arc::new(App {
             hostname,
+            log_requests: args.log_requests,
             knobs: Mutex::new(args.knobs),
             requests: AtomicU64::new(0),
             leaked: Mutex::new(Vec::new()),
@@ -206,7 +225,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     break;
                 }
                 _ = term.recv() => {
-                    eprintln!("demo: SIGTERM, exiting");
+                    println!("{} SIGTERM, exiting", jiff::Timestamp::now());
                     break;
                 }
             }

@@ -244,8 +244,8 @@ async fn agent(args: AgentArgs) -> anyhow::Result<()> {
             config.auth_info.token = args.token.clone().map(Into::into);
             match &args.certificate_authority {
                 Some(ca) => {
-                    let pem = std::fs::read(ca)
-                        .with_context(|| format!("reading {}", ca.display()))?;
+                    let pem =
+                        std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
                     config.root_cert = Some(vec![pem_to_der(&pem)?]);
                 }
                 None => config.accept_invalid_certs = true,

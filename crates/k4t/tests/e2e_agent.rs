@@ -101,7 +101,9 @@ spec:
       failureThreshold: 2
 "#,
     );
-    wait_until(&k, "two restarts", 90, |k| restarts(k, "liveness-exec") >= 2);
+    wait_until(&k, "two restarts", 90, |k| {
+        restarts(k, "liveness-exec") >= 2
+    });
     let p = pod(&k, "liveness-exec");
     let cs = container_status(&p);
     assert_eq!(cs["lastState"]["terminated"]["exitCode"], 137, "{cs}");
@@ -118,7 +120,8 @@ spec:
     let rows = table(&w);
     assert!(rows.len() >= 4, "{w}");
     assert!(
-        rows.iter().any(|r| r.get(2).map(String::as_str) == Some("Running")),
+        rows.iter()
+            .any(|r| r.get(2).map(String::as_str) == Some("Running")),
         "{w}"
     );
     assert!(
@@ -179,7 +182,9 @@ spec:
         }
         messages
             .iter()
-            .any(|m| m.starts_with("back-off 4s restarting failed container=crash pod=crasher_default("))
+            .any(|m| {
+                m.starts_with("back-off 4s restarting failed container=crash pod=crasher_default(")
+            })
             .then_some(())
     });
     let order: Vec<&str> = messages
@@ -196,7 +201,10 @@ spec:
         assert!(w.contains(status), "no {status} in:\n{w}");
     }
     let d = describe(&k, "crasher");
-    assert!(d.contains("Back-off restarting failed container crash in pod crasher_default("), "{d}");
+    assert!(
+        d.contains("Back-off restarting failed container crash in pod crasher_default("),
+        "{d}"
+    );
 
     wait_until(&k, "the demo app restarted twice", 90, |k| {
         restarts(k, "kubia-liveness") >= 2
@@ -212,7 +220,10 @@ spec:
         d.contains("Liveness probe failed: HTTP probe failed with statuscode: 500"),
         "{d}"
     );
-    assert!(d.contains("Container kubia failed liveness probe, will be restarted"), "{d}");
+    assert!(
+        d.contains("Container kubia failed liveness probe, will be restarted"),
+        "{d}"
+    );
 }
 
 #[test]
@@ -265,7 +276,9 @@ spec:
         ("always-1", "Error"),
         ("onfailure-1", "Error"),
     ] {
-        wait_until(&k, &format!("{name} restarted"), 60, |k| restarts(k, name) >= 1);
+        wait_until(&k, &format!("{name} restarted"), 60, |k| {
+            restarts(k, name) >= 1
+        });
         let p = pod(&k, name);
         assert_eq!(p["status"]["phase"], "Running", "{name}");
         assert_eq!(
@@ -379,7 +392,10 @@ fn init_containers_run_in_order_and_hooks_and_grace() {
     let k = s.kubectl();
     let host = s.dir.path().join("shared");
     std::fs::create_dir_all(&host).unwrap();
-    let watch = k.spawn(&["get", "pod", "init", "-w"], &s.dir.path().join("watch.txt"));
+    let watch = k.spawn(
+        &["get", "pod", "init", "-w"],
+        &s.dir.path().join("watch.txt"),
+    );
     apply(
         &k,
         "init",
@@ -444,7 +460,9 @@ spec:
     assert_eq!(order, "one\ntwo\napp\nprestop\nterm\n");
 
     // A process that ignores SIGTERM is killed once the probe's grace period is over.
-    wait_until(&k, "stubborn failed", 60, |k| phase(k, "stubborn") == "Failed");
+    wait_until(&k, "stubborn failed", 60, |k| {
+        phase(k, "stubborn") == "Failed"
+    });
     let p = pod(&k, "stubborn");
     let t = &container_status(&p)["state"]["terminated"];
     assert_eq!(t["exitCode"], 137, "{t}");
