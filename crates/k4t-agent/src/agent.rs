@@ -158,7 +158,7 @@ pub async fn run(
         shutdown.clone(),
     ));
 
-    let events = EventSink::new(client.clone(), config.node_name.clone());
+    let events = EventSink::new(client.clone(), &config.node_name);
     let shared = Arc::new(Shared {
         client: client.clone(),
         runtime: runtime.clone(),

@@ -238,7 +238,7 @@ impl PodWorker {
                 &pod,
                 EventType::Normal,
                 "SandboxChanged",
-                "Pod sandbox changed, it will be killed and re-created.".into(),
+                "Pod sandbox changed, it will be killed and re-created.",
             );
         }
         let sandbox = if plan.create_sandbox {
@@ -692,7 +692,7 @@ impl PodWorker {
                     is_init,
                     EventType::Warning,
                     "FailedPreStopHook",
-                    "PreStopHook failed".into(),
+                    "PreStopHook failed",
                 );
             }
             let spent = Duration::from_secs(started.elapsed().as_secs());
