@@ -655,11 +655,150 @@ impl EventSink {
         reason: &str,
         message: impl Into<String>,
     ) {
-        self.emit(container_ref(pod, container, is_init), type_, reason, message);
+        self.emit(
+            container_ref(pod, container, is_init),
+            type_,
+            reason,
+            message,
+        );
     }
 
     /// An event about this sink's node.
     pub fn node(&self, type_: EventType, reason: &str, message: impl Into<String>) {
         self.emit(node_ref(&self.node_name), type_, reason, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod_obj(name: &str) -> ObjectReference {
+        ObjectReference {
+            kind: Some("Pod".into()),
+            namespace: Some("default".into()),
+            name: Some(name.into()),
+            uid: Some(format!("uid-{name}")),
+            api_version: Some("v1".into()),
+            ..Default::default()
+        }
+    }
+
+    fn ev(name: &str, reason: &str, msg: &str, now: Timestamp) -> Event {
+        make_event(pod_obj(name), EventType::Warning, reason, msg, "n1", now)
+    }
+
+    fn t(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + secs).unwrap()
+    }
+
+    #[test]
+    fn a_repeated_event_is_counted_on_the_first_one() {
+        let mut c = EventCorrelator::default();
+        let Correlation::Create(first) = c.correlate(ev("p", "BackOff", "back-off", t(0)), t(0))
+        else {
+            panic!("first occurrence must be created");
+        };
+        assert_eq!(first.count, Some(1));
+        c.update_state(&first);
+        match c.correlate(ev("p", "BackOff", "back-off", t(30)), t(30)) {
+            Correlation::Patch { event, patch } => {
+                assert_eq!(event.metadata.name, first.metadata.name);
+                assert_eq!(event.count, Some(2));
+                assert_eq!(event.first_timestamp, Some(Time(t(0))));
+                assert_eq!(patch["count"], 2);
+            }
+            other => panic!("expected a patch, got {other:?}"),
+        }
+        match c.correlate(ev("p", "BackOff", "back-off", t(60)), t(60)) {
+            Correlation::Patch { event, .. } => assert_eq!(event.count, Some(3)),
+            other => panic!("expected a patch, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn different_objects_and_reasons_are_counted_apart() {
+        let mut c = EventCorrelator::default();
+        assert!(matches!(
+            c.correlate(ev("a", "Unhealthy", "x", t(0)), t(0)),
+            Correlation::Create(_)
+        ));
+        assert!(matches!(
+            c.correlate(ev("b", "Unhealthy", "x", t(0)), t(0)),
+            Correlation::Create(_)
+        ));
+        assert!(matches!(
+            c.correlate(ev("a", "Killing", "x", t(0)), t(0)),
+            Correlation::Create(_)
+        ));
+    }
+
+    #[test]
+    fn many_distinct_messages_are_combined() {
+        let mut c = EventCorrelator::default();
+        for i in 0..9 {
+            let out = c.correlate(ev("p", "Unhealthy", &format!("m{i}"), t(i)), t(i));
+            assert!(
+                matches!(out, Correlation::Create(_)),
+                "message {i}: {out:?}"
+            );
+        }
+        let Correlation::Create(combined) = c.correlate(ev("p", "Unhealthy", "m9", t(9)), t(9))
+        else {
+            panic!("the tenth distinct message starts the combined event");
+        };
+        assert!(
+            combined
+                .message
+                .as_deref()
+                .unwrap()
+                .starts_with(COMBINED_PREFIX)
+        );
+        c.update_state(&combined);
+        match c.correlate(ev("p", "Unhealthy", "m10", t(10)), t(10)) {
+            Correlation::Patch { event, .. } => assert_eq!(event.count, Some(2)),
+            other => panic!("expected the combined event to be counted, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn similar_events_older_than_the_interval_start_over() {
+        let mut c = EventCorrelator::default();
+        for i in 0..9 {
+            c.correlate(ev("p", "Unhealthy", &format!("m{i}"), t(i)), t(i));
+        }
+        // Eleven minutes later the distinct-message count starts again.
+        let out = c.correlate(ev("p", "Unhealthy", "late", t(660)), t(660));
+        let Correlation::Create(e) = out else {
+            panic!("expected a create, got {out:?}");
+        };
+        assert_eq!(e.message.as_deref(), Some("late"));
+    }
+
+    #[test]
+    fn the_spam_filter_drops_after_the_burst_and_refills_slowly() {
+        let mut c = EventCorrelator::default();
+        for i in 0..25 {
+            let out = c.correlate(ev("p", &format!("R{i}"), "x", t(0)), t(0));
+            assert_ne!(out, Correlation::Skip, "event {i} is within the burst");
+        }
+        assert_eq!(
+            c.correlate(ev("p", "R25", "x", t(0)), t(0)),
+            Correlation::Skip
+        );
+        // Another object has its own bucket.
+        assert_ne!(
+            c.correlate(ev("q", "R0", "x", t(0)), t(0)),
+            Correlation::Skip
+        );
+        // One token comes back every five minutes.
+        assert_eq!(
+            c.correlate(ev("p", "R26", "x", t(200)), t(200)),
+            Correlation::Skip
+        );
+        assert_ne!(
+            c.correlate(ev("p", "R27", "x", t(301)), t(301)),
+            Correlation::Skip
+        );
     }
 }

@@ -27,8 +27,8 @@ use k4t_runtime::{
 };
 use k8s_openapi::api::core::v1::{
     Container, ContainerState, ContainerStateRunning, ContainerStateTerminated,
-    ContainerStateWaiting, ContainerStatus as ApiContainerStatus, HostIP, Pod, PodCondition,
-    PodIP, PodSpec, PodStatus, VolumeMountStatus,
+    ContainerStateWaiting, ContainerStatus as ApiContainerStatus, HostIP, Pod, PodCondition, PodIP,
+    PodSpec, PodStatus, VolumeMountStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use sha2::{Digest, Sha256};
@@ -348,9 +348,8 @@ fn convert_statuses(
 
         let mut waiting_applies = true;
         if is_init {
-            let exited_ok = latest.is_some_and(|l| {
-                l.state == RuntimeState::Exited && l.exit_code.unwrap_or(0) == 0
-            });
+            let exited_ok = latest
+                .is_some_and(|l| l.state == RuntimeState::Exited && l.exit_code.unwrap_or(0) == 0);
             if exited_ok {
                 waiting_applies = false;
             } else if latest.is_none()
@@ -398,7 +397,9 @@ fn probe_view(
     let (_, running, _) = state_of(st);
     // The instance the status describes: probe results are keyed by it.
     let id = latest
-        .filter(|l| st.container_id.as_deref() == Some(&format!("{}://{}", view.runtime_name, l.id)))
+        .filter(|l| {
+            st.container_id.as_deref() == Some(&format!("{}://{}", view.runtime_name, l.id))
+        })
         .map(|l| l.id.as_str());
     let kept_started = st.started == Some(true);
     let kept_ready = st.ready;
@@ -560,7 +561,12 @@ fn go_list(names: &[&str]) -> String {
     format!("[{}]", names.join(" "))
 }
 
-fn condition(ty: &str, status: bool, reason: Option<&str>, message: Option<String>) -> PodCondition {
+fn condition(
+    ty: &str,
+    status: bool,
+    reason: Option<&str>,
+    message: Option<String>,
+) -> PodCondition {
     PodCondition {
         type_: ty.to_owned(),
         status: if status { "True" } else { "False" }.to_owned(),
@@ -576,7 +582,12 @@ fn containers_ready(
     phase: &str,
 ) -> PodCondition {
     if statuses.is_empty() {
-        return condition(CONTAINERS_READY, false, Some(UNKNOWN_CONTAINER_STATUSES), None);
+        return condition(
+            CONTAINERS_READY,
+            false,
+            Some(UNKNOWN_CONTAINER_STATUSES),
+            None,
+        );
     }
     let (mut unknown, mut unready) = (Vec::new(), Vec::new());
     let sidecars = spec
@@ -601,10 +612,16 @@ fn containers_ready(
     }
     let mut messages = Vec::new();
     if !unknown.is_empty() {
-        messages.push(format!("containers with unknown status: {}", go_list(&unknown)));
+        messages.push(format!(
+            "containers with unknown status: {}",
+            go_list(&unknown)
+        ));
     }
     if !unready.is_empty() {
-        messages.push(format!("containers with unready status: {}", go_list(&unready)));
+        messages.push(format!(
+            "containers with unready status: {}",
+            go_list(&unready)
+        ));
     }
     if messages.is_empty() {
         condition(CONTAINERS_READY, true, None, None)
@@ -618,7 +635,11 @@ fn containers_ready(
     }
 }
 
-fn pod_ready(spec: &PodSpec, containers_ready: &PodCondition, conditions: &[PodCondition]) -> PodCondition {
+fn pod_ready(
+    spec: &PodSpec,
+    containers_ready: &PodCondition,
+    conditions: &[PodCondition],
+) -> PodCondition {
     if containers_ready.status != "True" {
         let mut c = containers_ready.clone();
         c.type_ = READY.to_owned();
@@ -688,7 +709,10 @@ fn initialized(
     }
     let mut messages = Vec::new();
     if !unknown.is_empty() {
-        messages.push(format!("containers with unknown status: {}", go_list(&unknown)));
+        messages.push(format!(
+            "containers with unknown status: {}",
+            go_list(&unknown)
+        ));
     }
     if !incomplete.is_empty() {
         messages.push(format!(
@@ -766,9 +790,10 @@ pub fn pod_status(view: &PodView<'_>, old: Option<&PodStatus>) -> PodStatus {
     };
     // The kubelet's `HasAnyActiveRegularContainerStarted`: a regular container exists in the
     // current sandbox.
-    let pod_has_initialized = view.containers.iter().any(|c| {
-        regular_names(&c.name) && newest.is_none_or(|s| s.id == c.sandbox_id)
-    });
+    let pod_has_initialized = view
+        .containers
+        .iter()
+        .any(|c| regular_names(&c.name) && newest.is_none_or(|s| s.id == c.sandbox_id));
 
     let container_statuses = convert_statuses(
         &ctx,
@@ -830,7 +855,12 @@ pub fn pod_status(view: &PodView<'_>, old: Option<&PodStatus>) -> PodStatus {
     let containers_ready_c = containers_ready(spec, &by_name, &phase_now);
     let ready_c = pod_ready(spec, &containers_ready_c, &conditions);
     let owned = [
-        condition(POD_READY_TO_START_CONTAINERS, sandbox_ready(view), None, None),
+        condition(
+            POD_READY_TO_START_CONTAINERS,
+            sandbox_ready(view),
+            None,
+            None,
+        ),
         initialized(spec, &by_name, &phase_now),
         ready_c,
         containers_ready_c,
@@ -940,7 +970,10 @@ fn has_initialized(pod: &Pod, status: &PodStatus) -> bool {
     {
         return true;
     }
-    let statuses = status.init_container_statuses.as_deref().unwrap_or_default();
+    let statuses = status
+        .init_container_statuses
+        .as_deref()
+        .unwrap_or_default();
     let (Some(s), Some(c)) = (statuses.last(), init.get(statuses.len().wrapping_sub(1))) else {
         return false;
     };
@@ -1140,18 +1173,95 @@ mod tests {
         // (restartPolicy, exit code, waiting reason the sync recorded, phase, container state,
         //  Ready condition reason)
         let cases: &[(&str, i32, Option<&str>, &str, &str, Option<&str>)] = &[
-            ("Always", 0, None, RUNNING, "terminated:Completed:0", Some(CONTAINERS_NOT_READY)),
-            ("Always", 1, None, RUNNING, "terminated:Error:1", Some(CONTAINERS_NOT_READY)),
-            ("Always", 1, Some("CrashLoopBackOff"), RUNNING, "waiting:CrashLoopBackOff", Some(CONTAINERS_NOT_READY)),
-            ("Always", 0, Some("CrashLoopBackOff"), RUNNING, "waiting:CrashLoopBackOff", Some(CONTAINERS_NOT_READY)),
-            ("OnFailure", 0, None, SUCCEEDED, "terminated:Completed:0", Some(POD_COMPLETED)),
+            (
+                "Always",
+                0,
+                None,
+                RUNNING,
+                "terminated:Completed:0",
+                Some(CONTAINERS_NOT_READY),
+            ),
+            (
+                "Always",
+                1,
+                None,
+                RUNNING,
+                "terminated:Error:1",
+                Some(CONTAINERS_NOT_READY),
+            ),
+            (
+                "Always",
+                1,
+                Some("CrashLoopBackOff"),
+                RUNNING,
+                "waiting:CrashLoopBackOff",
+                Some(CONTAINERS_NOT_READY),
+            ),
+            (
+                "Always",
+                0,
+                Some("CrashLoopBackOff"),
+                RUNNING,
+                "waiting:CrashLoopBackOff",
+                Some(CONTAINERS_NOT_READY),
+            ),
+            (
+                "OnFailure",
+                0,
+                None,
+                SUCCEEDED,
+                "terminated:Completed:0",
+                Some(POD_COMPLETED),
+            ),
             // A stale waiting reason does not apply to a container that will not restart.
-            ("OnFailure", 0, Some("CrashLoopBackOff"), SUCCEEDED, "terminated:Completed:0", Some(POD_COMPLETED)),
-            ("OnFailure", 1, None, RUNNING, "terminated:Error:1", Some(CONTAINERS_NOT_READY)),
-            ("OnFailure", 1, Some("CrashLoopBackOff"), RUNNING, "waiting:CrashLoopBackOff", Some(CONTAINERS_NOT_READY)),
-            ("Never", 0, None, SUCCEEDED, "terminated:Completed:0", Some(POD_COMPLETED)),
-            ("Never", 1, None, FAILED, "terminated:Error:1", Some(POD_FAILED)),
-            ("Never", 137, Some("CrashLoopBackOff"), FAILED, "terminated:Error:137", Some(POD_FAILED)),
+            (
+                "OnFailure",
+                0,
+                Some("CrashLoopBackOff"),
+                SUCCEEDED,
+                "terminated:Completed:0",
+                Some(POD_COMPLETED),
+            ),
+            (
+                "OnFailure",
+                1,
+                None,
+                RUNNING,
+                "terminated:Error:1",
+                Some(CONTAINERS_NOT_READY),
+            ),
+            (
+                "OnFailure",
+                1,
+                Some("CrashLoopBackOff"),
+                RUNNING,
+                "waiting:CrashLoopBackOff",
+                Some(CONTAINERS_NOT_READY),
+            ),
+            (
+                "Never",
+                0,
+                None,
+                SUCCEEDED,
+                "terminated:Completed:0",
+                Some(POD_COMPLETED),
+            ),
+            (
+                "Never",
+                1,
+                None,
+                FAILED,
+                "terminated:Error:1",
+                Some(POD_FAILED),
+            ),
+            (
+                "Never",
+                137,
+                Some("CrashLoopBackOff"),
+                FAILED,
+                "terminated:Error:137",
+                Some(POD_FAILED),
+            ),
         ];
         for (policy, code, waiting, phase, state, ready_reason) in cases {
             let mut fx = Fixture::new(
@@ -1159,7 +1269,11 @@ mod tests {
                 vec![exited("app", "c1", 0, *code)],
             );
             if let Some(w) = waiting {
-                fx = fx.waiting("app", w, "back-off 10s restarting failed container=app pod=web_default(u1)");
+                fx = fx.waiting(
+                    "app",
+                    w,
+                    "back-off 10s restarting failed container=app pod=web_default(u1)",
+                );
             }
             let s = fx.status(None);
             let case = format!("{policy} exit {code} waiting {waiting:?}");
@@ -1170,9 +1284,20 @@ mod tests {
             assert!(!c.ready, "{case}");
             assert_eq!(c.started, Some(false), "{case}");
             assert_eq!(cond(&s, READY).reason.as_deref(), *ready_reason, "{case}");
-            assert_eq!(cond(&s, CONTAINERS_READY).reason.as_deref(), *ready_reason, "{case}");
+            assert_eq!(
+                cond(&s, CONTAINERS_READY).reason.as_deref(),
+                *ready_reason,
+                "{case}"
+            );
             if waiting.is_some() && state.starts_with("waiting") {
-                assert_eq!(state_str(c.last_state.as_ref()), format!("terminated:{}:{code}", if *code == 0 { "Completed" } else { "Error" }), "{case}");
+                assert_eq!(
+                    state_str(c.last_state.as_ref()),
+                    format!(
+                        "terminated:{}:{code}",
+                        if *code == 0 { "Completed" } else { "Error" }
+                    ),
+                    "{case}"
+                );
             }
         }
     }
@@ -1207,7 +1332,11 @@ mod tests {
         assert_eq!(s.phase.as_deref(), Some(RUNNING));
         assert_eq!(
             cond_sum(&s, READY),
-            f_r("False", CONTAINERS_NOT_READY, Some("containers with unready status: [app]"))
+            f_r(
+                "False",
+                CONTAINERS_NOT_READY,
+                Some("containers with unready status: [app]")
+            )
         );
 
         // The restarted instance runs; the runtime pruned all but it: lastState from `old`.
@@ -1220,7 +1349,14 @@ mod tests {
         assert_eq!(state_str(c2.state.as_ref()), "running");
         assert_eq!(c2.restart_count, 5);
         assert_eq!(
-            c2.last_state.as_ref().unwrap().terminated.as_ref().unwrap().container_id.as_deref(),
+            c2.last_state
+                .as_ref()
+                .unwrap()
+                .terminated
+                .as_ref()
+                .unwrap()
+                .container_id
+                .as_deref(),
             Some("process://c4")
         );
         assert!(c2.ready);
@@ -1232,7 +1368,8 @@ mod tests {
     #[test]
     fn running_with_previous_instance_and_container_fields() {
         let mut r = running("app", "c2", 1);
-        r.started_at = Some(Timestamp::from_second(1_800_000_101).unwrap() + SignedDurationExt::millis(700));
+        r.started_at =
+            Some(Timestamp::from_second(1_800_000_101).unwrap() + SignedDurationExt::millis(700));
         let fx = Fixture::new(
             pod(json!({"containers": [app(json!({
                 "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "cfg", "mountPath": "/etc/cfg", "readOnly": true}],
@@ -1294,12 +1431,19 @@ mod tests {
         assert_eq!(s.phase.as_deref(), Some(PENDING));
         assert_eq!(s.init_container_statuses, None);
         // A start failure recorded by the sync replaces the default reason.
-        let fx = fx.waiting("app", "CreateContainerConfigError", "configmap \"cfg\" not found");
+        let fx = fx.waiting(
+            "app",
+            "CreateContainerConfigError",
+            "configmap \"cfg\" not found",
+        );
         let s = fx.status(None);
         let w = cs(&s, "app").state.clone().unwrap().waiting.unwrap();
         assert_eq!(
             (w.reason.as_deref(), w.message.as_deref()),
-            (Some("CreateContainerConfigError"), Some("configmap \"cfg\" not found"))
+            (
+                Some("CreateContainerConfigError"),
+                Some("configmap \"cfg\" not found")
+            )
         );
         assert_eq!(s.phase.as_deref(), Some(PENDING));
     }
@@ -1332,8 +1476,16 @@ mod tests {
                     vec![],
                     None,
                     PENDING,
-                    ["waiting:PodInitializing", "waiting:PodInitializing", "waiting:PodInitializing"],
-                    f_r("False", CONTAINERS_NOT_INITIALIZED, Some("containers with incomplete status: [init-a init-b]")),
+                    [
+                        "waiting:PodInitializing",
+                        "waiting:PodInitializing",
+                        "waiting:PodInitializing",
+                    ],
+                    f_r(
+                        "False",
+                        CONTAINERS_NOT_INITIALIZED,
+                        Some("containers with incomplete status: [init-a init-b]"),
+                    ),
                 ),
             ),
             (
@@ -1342,8 +1494,16 @@ mod tests {
                     vec![exited("init-a", "a1", 0, 0), running("init-b", "b1", 0)],
                     None,
                     PENDING,
-                    ["terminated:Completed:0", "running", "waiting:PodInitializing"],
-                    f_r("False", CONTAINERS_NOT_INITIALIZED, Some("containers with incomplete status: [init-b]")),
+                    [
+                        "terminated:Completed:0",
+                        "running",
+                        "waiting:PodInitializing",
+                    ],
+                    f_r(
+                        "False",
+                        CONTAINERS_NOT_INITIALIZED,
+                        Some("containers with incomplete status: [init-b]"),
+                    ),
                 ),
             ),
             (
@@ -1352,18 +1512,34 @@ mod tests {
                     vec![exited("init-a", "a1", 0, 2)],
                     Some(("init-a", "CrashLoopBackOff")),
                     PENDING,
-                    ["waiting:CrashLoopBackOff", "waiting:PodInitializing", "waiting:PodInitializing"],
-                    f_r("False", CONTAINERS_NOT_INITIALIZED, Some("containers with incomplete status: [init-a init-b]")),
+                    [
+                        "waiting:CrashLoopBackOff",
+                        "waiting:PodInitializing",
+                        "waiting:PodInitializing",
+                    ],
+                    f_r(
+                        "False",
+                        CONTAINERS_NOT_INITIALIZED,
+                        Some("containers with incomplete status: [init-a init-b]"),
+                    ),
                 ),
             ),
             (
                 "initialized",
                 (
-                    vec![exited("init-a", "a1", 0, 0), exited("init-b", "b1", 0, 0), running("app", "c1", 0)],
+                    vec![
+                        exited("init-a", "a1", 0, 0),
+                        exited("init-b", "b1", 0, 0),
+                        running("app", "c1", 0),
+                    ],
                     // A stale back-off of a completed init container is ignored.
                     Some(("init-a", "CrashLoopBackOff")),
                     RUNNING,
-                    ["terminated:Completed:0", "terminated:Completed:0", "running"],
+                    [
+                        "terminated:Completed:0",
+                        "terminated:Completed:0",
+                        "running",
+                    ],
                     f("True"),
                 ),
             ),
@@ -1373,7 +1549,11 @@ mod tests {
                     vec![running("app", "c1", 0)],
                     None,
                     RUNNING,
-                    ["terminated:Completed:0", "terminated:Completed:0", "running"],
+                    [
+                        "terminated:Completed:0",
+                        "terminated:Completed:0",
+                        "running",
+                    ],
                     f("True"),
                 ),
             ),
@@ -1381,7 +1561,11 @@ mod tests {
         for (name, (containers, waiting, phase, states, initialized)) in cases {
             let mut fx = Fixture::new(init_pod("Always"), containers);
             if let Some((c, r)) = waiting {
-                fx = fx.waiting(c, r, "back-off 10s restarting failed container=init-a pod=web_default(u1)");
+                fx = fx.waiting(
+                    c,
+                    r,
+                    "back-off 10s restarting failed container=init-a pod=web_default(u1)",
+                );
             }
             let s = fx.status(None);
             assert_eq!(s.phase.as_deref(), Some(phase), "{name}");
@@ -1416,11 +1600,18 @@ mod tests {
         let fx = Fixture::new(init_pod("Never"), vec![exited("init-a", "a1", 0, 1)]);
         let s = fx.status(None);
         assert_eq!(s.phase.as_deref(), Some(FAILED));
-        assert_eq!(state_str(cs(&s, "init-a").state.as_ref()), "terminated:Error:1");
+        assert_eq!(
+            state_str(cs(&s, "init-a").state.as_ref()),
+            "terminated:Error:1"
+        );
         assert_eq!(cond_sum(&s, READY), f_r("False", POD_FAILED, None));
         assert_eq!(
             cond_sum(&s, INITIALIZED),
-            f_r("False", CONTAINERS_NOT_INITIALIZED, Some("containers with incomplete status: [init-a init-b]"))
+            f_r(
+                "False",
+                CONTAINERS_NOT_INITIALIZED,
+                Some("containers with incomplete status: [init-a init-b]")
+            )
         );
     }
 
@@ -1438,24 +1629,38 @@ mod tests {
         assert_eq!(cs(&s, "proxy").started, Some(false));
         assert_eq!(
             cond_sum(&s, INITIALIZED),
-            f_r("False", CONTAINERS_NOT_INITIALIZED, Some("containers with incomplete status: [proxy]"))
+            f_r(
+                "False",
+                CONTAINERS_NOT_INITIALIZED,
+                Some("containers with incomplete status: [proxy]")
+            )
         );
         // Started, app running: Running, and the sidecar's readiness counts.
-        let mut fx = Fixture::new(p.clone(), vec![running("proxy", "p1", 0), running("app", "c1", 0)]);
+        let mut fx = Fixture::new(
+            p.clone(),
+            vec![running("proxy", "p1", 0), running("app", "c1", 0)],
+        );
         fx.startup.insert("p1".into(), true);
         let s = fx.status(None);
         assert_eq!(s.phase.as_deref(), Some(RUNNING));
         assert_eq!(cond_sum(&s, INITIALIZED), f("True"));
         assert_eq!(cond_sum(&s, CONTAINERS_READY), f("True"));
         // The sidecar crashed after the app started: still Running, still initialized.
-        let fx = Fixture::new(p, vec![exited("proxy", "p1", 0, 1), running("app", "c1", 0)])
-            .waiting("proxy", "CrashLoopBackOff", "back-off");
+        let fx = Fixture::new(
+            p,
+            vec![exited("proxy", "p1", 0, 1), running("app", "c1", 0)],
+        )
+        .waiting("proxy", "CrashLoopBackOff", "back-off");
         let s = fx.status(None);
         assert_eq!(s.phase.as_deref(), Some(RUNNING));
         assert_eq!(cond_sum(&s, INITIALIZED), f("True"));
         assert_eq!(
             cond_sum(&s, CONTAINERS_READY),
-            f_r("False", CONTAINERS_NOT_READY, Some("containers with unready status: [proxy]"))
+            f_r(
+                "False",
+                CONTAINERS_NOT_READY,
+                Some("containers with unready status: [proxy]")
+            )
         );
     }
 
@@ -1470,7 +1675,11 @@ mod tests {
         let s1 = fx.status(None);
         assert_eq!(
             cond_sum(&s1, READY),
-            f_r("False", CONTAINERS_NOT_READY, Some("containers with unready status: [app side]"))
+            f_r(
+                "False",
+                CONTAINERS_NOT_READY,
+                Some("containers with unready status: [app side]")
+            )
         );
         assert_eq!(cond(&s1, READY).last_transition_time, Some(ts(1000)));
         assert_eq!(cond(&s1, READY).last_probe_time, None);
@@ -1484,7 +1693,11 @@ mod tests {
         let s2 = fx.status(Some(&s1));
         assert_eq!(
             cond_sum(&s2, READY),
-            f_r("False", CONTAINERS_NOT_READY, Some("containers with unready status: [side]"))
+            f_r(
+                "False",
+                CONTAINERS_NOT_READY,
+                Some("containers with unready status: [side]")
+            )
         );
         assert_eq!(cond(&s2, READY).last_transition_time, Some(ts(1000)));
 
@@ -1495,7 +1708,10 @@ mod tests {
         assert_eq!(cond_sum(&s3, READY), f("True"));
         assert_eq!(cond_sum(&s3, CONTAINERS_READY), f("True"));
         assert_eq!(cond(&s3, READY).last_transition_time, Some(ts(1020)));
-        assert_eq!(cond(&s3, CONTAINERS_READY).last_transition_time, Some(ts(1020)));
+        assert_eq!(
+            cond(&s3, CONTAINERS_READY).last_transition_time,
+            Some(ts(1020))
+        );
         // Conditions that did not flip keep their first time.
         for ty in [POD_SCHEDULED, INITIALIZED, POD_READY_TO_START_CONTAINERS] {
             assert_eq!(cond(&s3, ty).last_transition_time, Some(ts(1000)), "{ty}");
@@ -1508,7 +1724,11 @@ mod tests {
         let s4 = fx.status(Some(&s3));
         assert_eq!(
             cond_sum(&s4, READY),
-            f_r("False", CONTAINERS_NOT_READY, Some("containers with unready status: [app]"))
+            f_r(
+                "False",
+                CONTAINERS_NOT_READY,
+                Some("containers with unready status: [app]")
+            )
         );
         assert_eq!(cond(&s4, READY).last_transition_time, Some(ts(1030)));
         assert_eq!(s4.start_time, Some(ts(1000)));
@@ -1523,7 +1743,13 @@ mod tests {
             .collect();
         assert_eq!(
             order,
-            [POD_READY_TO_START_CONTAINERS, INITIALIZED, READY, CONTAINERS_READY, POD_SCHEDULED]
+            [
+                POD_READY_TO_START_CONTAINERS,
+                INITIALIZED,
+                READY,
+                CONTAINERS_READY,
+                POD_SCHEDULED
+            ]
         );
         // Statuses are sorted by name, as the kubelet sorts them.
         let names: Vec<&str> = s4
@@ -1537,7 +1763,9 @@ mod tests {
 
     #[test]
     fn readiness_survives_an_agent_restart_until_probed() {
-        let p = pod(json!({"containers": [app(json!({"readinessProbe": {"httpGet": {"port": 8080}}}))]}));
+        let p = pod(
+            json!({"containers": [app(json!({"readinessProbe": {"httpGet": {"port": 8080}}}))]}),
+        );
         let mut fx = Fixture::new(p, vec![running("app", "c1", 0)]);
         fx.readiness.insert("c1".into(), true);
         let before = fx.status(None);
@@ -1555,9 +1783,15 @@ mod tests {
 
     #[test]
     fn startup_probe_gates_started_and_ready() {
-        let p = pod(json!({"containers": [app(json!({"startupProbe": {"exec": {"command": ["true"]}}}))]}));
+        let p = pod(
+            json!({"containers": [app(json!({"startupProbe": {"exec": {"command": ["true"]}}}))]}),
+        );
         // (startup result, started, ready)
-        for (result, started, ready) in [(None, false, false), (Some(false), false, false), (Some(true), true, true)] {
+        for (result, started, ready) in [
+            (None, false, false),
+            (Some(false), false, false),
+            (Some(true), true, true),
+        ] {
             let mut fx = Fixture::new(p.clone(), vec![running("app", "c1", 0)]);
             if let Some(r) = result {
                 fx.startup.insert("c1".into(), r);
@@ -1582,13 +1816,28 @@ mod tests {
         let cases = [
             (
                 json!([]),
-                f_r("False", READINESS_GATES_NOT_READY, Some("corresponding condition of pod readiness gate \"example.com/lb\" does not exist.")),
+                f_r(
+                    "False",
+                    READINESS_GATES_NOT_READY,
+                    Some(
+                        "corresponding condition of pod readiness gate \"example.com/lb\" does not exist.",
+                    ),
+                ),
             ),
             (
                 json!([{"type": "example.com/lb", "status": "False"}]),
-                f_r("False", READINESS_GATES_NOT_READY, Some("the status of pod readiness gate \"example.com/lb\" is not \"True\", but False")),
+                f_r(
+                    "False",
+                    READINESS_GATES_NOT_READY,
+                    Some(
+                        "the status of pod readiness gate \"example.com/lb\" is not \"True\", but False",
+                    ),
+                ),
             ),
-            (json!([{"type": "example.com/lb", "status": "True"}]), f("True")),
+            (
+                json!([{"type": "example.com/lb", "status": "True"}]),
+                f("True"),
+            ),
         ];
         for (conds, ready) in cases {
             let fx = Fixture::new(p(conds.clone()), vec![running("app", "c1", 0)]);
@@ -1607,20 +1856,30 @@ mod tests {
         let r = |v: Value| app(json!({"resources": v}));
         let cases = [
             (vec![r(json!({}))], vec![], "BestEffort"),
-            (vec![r(json!({"requests": {"cpu": "100m"}}))], vec![], "Burstable"),
             (
-                vec![r(json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}))],
+                vec![r(json!({"requests": {"cpu": "100m"}}))],
+                vec![],
+                "Burstable",
+            ),
+            (
+                vec![r(
+                    json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}),
+                )],
                 vec![],
                 "Guaranteed",
             ),
             (
-                vec![r(json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "1Gi"}}))],
+                vec![r(
+                    json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "1Gi"}}),
+                )],
                 vec![],
                 "Burstable",
             ),
             // An init container without limits spoils Guaranteed.
             (
-                vec![r(json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}))],
+                vec![r(
+                    json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}),
+                )],
                 vec![json!({"name": "init", "image": "busybox"})],
                 "Burstable",
             ),
@@ -1638,7 +1897,10 @@ mod tests {
             qos_class: Some("Burstable".into()),
             ..Default::default()
         };
-        assert_eq!(fx.status(Some(&old)).qos_class.as_deref(), Some("Burstable"));
+        assert_eq!(
+            fx.status(Some(&old)).qos_class.as_deref(),
+            Some("Burstable")
+        );
     }
 
     #[test]
@@ -1648,7 +1910,12 @@ mod tests {
         let mut not_ready = sandbox(Some("10.42.0.7"));
         not_ready.state = SandboxState::NotReady;
         let cases = [
-            (false, vec![sandbox(Some("10.42.0.7"))], Some("10.42.0.7"), "True"),
+            (
+                false,
+                vec![sandbox(Some("10.42.0.7"))],
+                Some("10.42.0.7"),
+                "True",
+            ),
             (true, vec![sandbox(None)], Some("192.168.1.5"), "True"),
             (true, vec![], Some("192.168.1.5"), "False"),
             // No isolation: the sandbox has no address of its own.
@@ -1666,16 +1933,24 @@ mod tests {
             let case = format!("hostNetwork {host_network} sandboxes {sandboxes:?}");
             assert_eq!(s.pod_ip.as_deref(), ip, "{case}");
             assert_eq!(
-                s.pod_ips.map(|v| v.into_iter().map(|i| i.ip).collect::<Vec<_>>()),
+                s.pod_ips
+                    .map(|v| v.into_iter().map(|i| i.ip).collect::<Vec<_>>()),
                 ip.map(|i| vec![i.to_owned()]),
                 "{case}"
             );
             assert_eq!(s.host_ip, Some(host.to_string()), "{case}");
             assert_eq!(s.host_ips.unwrap()[0].ip, host.to_string(), "{case}");
-            assert_eq!(cond(&fx.status(None), POD_READY_TO_START_CONTAINERS).status, ready, "{case}");
+            assert_eq!(
+                cond(&fx.status(None), POD_READY_TO_START_CONTAINERS).status,
+                ready,
+                "{case}"
+            );
         }
         // Once the sandbox is gone, the pod keeps the IP it had.
-        let mut fx = Fixture::new(pod(json!({"restartPolicy": "Never", "containers": [app(json!({}))]})), vec![exited("app", "c1", 0, 0)]);
+        let mut fx = Fixture::new(
+            pod(json!({"restartPolicy": "Never", "containers": [app(json!({}))]})),
+            vec![exited("app", "c1", 0, 0)],
+        );
         let s1 = fx.status(None);
         fx.sandboxes.clear();
         let s2 = fx.status(Some(&s1));
@@ -1718,8 +1993,11 @@ mod tests {
         let mut p = pod(json!({"containers": [app(json!({}))]}));
         p.metadata.deletion_timestamp = Some(ts(900));
         for (code, phase) in [(143, FAILED), (0, SUCCEEDED)] {
-            let fx = Fixture::new(p.clone(), vec![exited("app", "c1", 0, code)])
-                .waiting("app", "CrashLoopBackOff", "stale");
+            let fx = Fixture::new(p.clone(), vec![exited("app", "c1", 0, code)]).waiting(
+                "app",
+                "CrashLoopBackOff",
+                "stale",
+            );
             let s = fx.status(None);
             assert_eq!(s.phase.as_deref(), Some(phase), "exit {code}");
             // No restart is coming, so no waiting reason either.
@@ -1750,19 +2028,37 @@ mod tests {
     #[test]
     fn terminated_pod_status_marks_the_lost() {
         let p = pod(json!({"containers": [app(json!({})), {"name": "b", "image": "busybox"}]}));
-        let fx = Fixture::new(p.clone(), vec![running("app", "c1", 0), exited("b", "b1", 0, 0)]);
+        let fx = Fixture::new(
+            p.clone(),
+            vec![running("app", "c1", 0), exited("b", "b1", 0, 0)],
+        );
         let s = terminated_pod_status(&p, &fx.status(None));
         assert_eq!(s.phase.as_deref(), Some(FAILED));
-        assert_eq!(state_str(cs(&s, "app").state.as_ref()), "terminated:ContainerStatusUnknown:137");
-        assert_eq!(state_str(cs(&s, "b").state.as_ref()), "terminated:Completed:0");
+        assert_eq!(
+            state_str(cs(&s, "app").state.as_ref()),
+            "terminated:ContainerStatusUnknown:137"
+        );
+        assert_eq!(
+            state_str(cs(&s, "b").state.as_ref()),
+            "terminated:Completed:0"
+        );
 
         // Init containers: only those that tried to start (at least the first).
         let p = init_pod("Always");
         let fx = Fixture::new(p.clone(), vec![]);
         let s = terminated_pod_status(&p, &fx.status(None));
-        assert_eq!(state_str(cs(&s, "init-a").state.as_ref()), "terminated:ContainerStatusUnknown:137");
-        assert_eq!(state_str(cs(&s, "init-b").state.as_ref()), "waiting:PodInitializing");
-        assert_eq!(state_str(cs(&s, "app").state.as_ref()), "waiting:PodInitializing");
+        assert_eq!(
+            state_str(cs(&s, "init-a").state.as_ref()),
+            "terminated:ContainerStatusUnknown:137"
+        );
+        assert_eq!(
+            state_str(cs(&s, "init-b").state.as_ref()),
+            "waiting:PodInitializing"
+        );
+        assert_eq!(
+            state_str(cs(&s, "app").state.as_ref()),
+            "waiting:PodInitializing"
+        );
         assert_eq!(s.phase.as_deref(), Some(FAILED));
     }
 
