@@ -208,7 +208,11 @@ pub trait Runtime: Send + Sync + 'static {
     fn remove_sandbox(&self, id: &str) -> BoxFuture<'_, Result<()>>;
     fn list_sandboxes(&self) -> BoxFuture<'_, Result<Vec<SandboxStatus>>>;
 
-    fn create_container(&self, sandbox: &str, config: &ContainerConfig) -> BoxFuture<'_, Result<ContainerId>>;
+    fn create_container(
+        &self,
+        sandbox: &str,
+        config: &ContainerConfig,
+    ) -> BoxFuture<'_, Result<ContainerId>>;
     fn start_container(&self, id: &str) -> BoxFuture<'_, Result<()>>;
     /// Sends SIGTERM, waits up to `grace`, then SIGKILL; returns once the process is gone.
     fn stop_container(&self, id: &str, grace: Duration) -> BoxFuture<'_, Result<()>>;
@@ -219,7 +223,12 @@ pub trait Runtime: Send + Sync + 'static {
 
     /// Runs a command inside a running container (its namespaces, cgroup, env and working
     /// directory) and collects its output (at most 10 KiB of each stream).
-    fn exec_sync(&self, id: &str, argv: &[String], timeout: Duration) -> BoxFuture<'_, Result<ExecResult>>;
+    fn exec_sync(
+        &self,
+        id: &str,
+        argv: &[String],
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<ExecResult>>;
 
     /// Lifecycle events as they happen.
     fn subscribe(&self) -> broadcast::Receiver<RuntimeEvent>;
