@@ -9,7 +9,7 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command};
 
@@ -238,6 +238,39 @@ pub fn default_sigpipe() -> io::Result<()> {
     Ok(())
 }
 
+/// A file descriptor registered with tokio's reactor, to wait for it to become readable (a
+/// pidfd becomes readable when its process ends). It owns the descriptor and never lends it
+/// out mutably, which is what keeps the registration sound.
+#[derive(Debug)]
+pub struct Readable {
+    fd: tokio::io::unix::AsyncFd<OwnedFd>,
+}
+
+impl Readable {
+    /// Registers `fd` (call inside a tokio runtime).
+    pub fn new(fd: OwnedFd) -> io::Result<Self> {
+        // SAFETY: `register_with_interest` needs the descriptor to stay open and the same
+        // until the `AsyncFd` is dropped. The `OwnedFd` is moved into the `AsyncFd`, and this
+        // type never exposes it mutably nor takes it back out, so it is closed only when the
+        // `AsyncFd` (and with it the registration) is dropped.
+        let fd = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+        }
+        .map_err(io::Error::from)?;
+        Ok(Readable { fd })
+    }
+
+    /// Waits until the descriptor is readable.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.fd.readable().await.map(|mut guard| guard.retain_ready())
+    }
+
+    /// The descriptor, for reads and polls.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.get_ref().as_fd()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +328,18 @@ mod tests {
     fn execve_reports_its_error() {
         let err = execve(c"/nonexistent/k4t-test", &[c"x".to_owned()], &[]);
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn a_pidfd_becomes_readable_when_its_process_ends() {
+        let mut child = Command::new("sleep").arg("0.2").spawn().unwrap();
+        let pid = Pid::from_raw(child.id() as i32).unwrap();
+        let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).unwrap();
+        let r = Readable::new(pidfd).unwrap();
+        let early = tokio::time::timeout(std::time::Duration::from_millis(50), r.readable()).await;
+        assert!(early.is_err(), "readable before the process ended");
+        tokio::time::timeout(std::time::Duration::from_secs(5), r.readable()).await.unwrap().unwrap();
+        child.wait().unwrap();
     }
 
     #[test]

@@ -283,6 +283,19 @@ fn rmdir(dir: &Path) -> io::Result<()> {
     }
 }
 
+impl FsCgroups {
+    /// Removes the parent of all pods' cgroups (every pod's must be gone).
+    pub fn remove_parent(&self) -> io::Result<()> {
+        let mut first_err = None;
+        for root in self.roots() {
+            if let Err(e) = rmdir(&root.join(&self.base)) {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
 impl Cgroups for FsCgroups {
     fn create(&self, pod_uid: &str, container_id: &str, res: &Resources) -> io::Result<CgroupPaths> {
         let rel = self.pod_rel(pod_uid).join(container_id);

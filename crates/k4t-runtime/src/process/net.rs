@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsFd as _;
 
 use futures::TryStreamExt as _;
-use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
+use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkMessage};
 use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
 
 use super::ipam::Ipv4Net;
@@ -206,9 +206,6 @@ impl PodNetns {
         Ok(())
     }
 }
-
-/// Keeps the attribute type in scope for callers that build messages by hand.
-pub type Attribute = LinkAttribute;
 
 #[cfg(test)]
 mod tests {

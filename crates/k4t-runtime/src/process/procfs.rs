@@ -34,6 +34,18 @@ pub fn primary_gid(passwd: &str, uid: u32) -> u32 {
         .unwrap_or(0)
 }
 
+/// The home directory of `uid` in `/etc/passwd`-formatted text (`/` when the user is
+/// unknown, as runc does).
+pub fn home_dir(passwd: &str, uid: u32) -> String {
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 6 && f[2].parse::<u32>().ok()? == uid && !f[5].is_empty()).then(|| f[5].to_owned())
+        })
+        .unwrap_or_else(|| "/".to_owned())
+}
+
 /// Resolves `program` the way `execvp` would with the container's `PATH` (runc's default
 /// when the env has none): a name with a `/` is used as is.
 pub fn lookup_path(program: &str, path_env: Option<&str>) -> Option<std::path::PathBuf> {
@@ -80,6 +92,9 @@ mod tests {
         assert_eq!(primary_gid(passwd, 65534), 65534);
         assert_eq!(primary_gid(passwd, 0), 0);
         assert_eq!(primary_gid(passwd, 1234), 0);
+        assert_eq!(home_dir(passwd, 0), "/root");
+        assert_eq!(home_dir(passwd, 65534), "/nonexistent");
+        assert_eq!(home_dir(passwd, 1234), "/");
     }
 
     #[test]

@@ -41,6 +41,9 @@ use crate::ContainerConfig;
 /// At most this much of each stream of an exec is kept (as the kubelet's ExecSync does).
 pub const EXEC_OUTPUT_LIMIT: usize = 10 * 1024;
 
+/// The container's own termination message file, in its state directory.
+pub const TERMINATION_LOG: &str = "termination-log";
+
 /// At most this much of the termination message file is read.
 const TERMINATION_MESSAGE_LIMIT: usize = 4096;
 
@@ -191,7 +194,7 @@ fn supervise(dir: &Path, rec: &ContainerRecord, mut report: File) -> i32 {
         Ok(f) => f,
         Err(msg) => return start_failed(dir, &mut report, msg),
     };
-    let launched = match launch(rec, supervisor) {
+    let launched = match launch(dir, rec, supervisor) {
         Ok(l) => l,
         Err(msg) => return start_failed(dir, &mut report, msg),
     };
@@ -201,7 +204,7 @@ fn supervise(dir: &Path, rec: &ContainerRecord, mut report: File) -> i32 {
     let _ = report.write_all(format!("ok {}\n", launched.pid.as_raw_nonzero()).as_bytes());
     drop(report);
     let started_at = launched.started.started_at;
-    let exit = watch(rec, launched, &mut log);
+    let exit = watch(dir, rec, launched, &mut log);
     let exited = Exited { exit, started_at: Some(started_at), finished_at: now() };
     if let Err(e) = state::write_json(&dir.join(EXITED_FILE), &exited) {
         eprintln!("{e}");
@@ -297,7 +300,7 @@ fn ensure_target(host: &Path, target: &Path) -> Result<(), String> {
     }
 }
 
-fn prepare(rec: &ContainerRecord, pid_ns_of: Option<i32>, errors_w: OwnedFd) -> Result<Setup, String> {
+fn prepare(dir: &Path, rec: &ContainerRecord, pid_ns_of: Option<i32>, errors_w: OwnedFd) -> Result<Setup, String> {
     let config = &rec.config;
     if config.argv.is_empty() {
         return Err("no command specified".to_owned());
@@ -328,13 +331,18 @@ fn prepare(rec: &ContainerRecord, pid_ns_of: Option<i32>, errors_w: OwnedFd) -> 
                 }
             }
         }
-        for m in &config.mounts {
-            ensure_target(&m.host_path, &m.container_path)?;
+        let mut binds: Vec<(PathBuf, PathBuf, bool)> =
+            config.mounts.iter().map(|m| (m.host_path.clone(), m.container_path.clone(), m.read_only)).collect();
+        for (host, _, _) in &binds {
+            std::fs::metadata(host).map_err(|e| format!("mount source {}: {e}", host.display()))?;
         }
-        setup.mounts = Some(MountPlan {
-            proc: pid_ns_of.is_some(),
-            binds: config.mounts.iter().map(|m| (m.host_path.clone(), m.container_path.clone(), m.read_only)).collect(),
-        });
+        // The termination message file is the container's own, wherever its path points.
+        if let Some(path) = config.termination_message_path.as_deref().filter(|p| !p.is_empty())
+            && host_path_of(config, Path::new(path)).is_none()
+        {
+            binds.push((dir.join(TERMINATION_LOG), PathBuf::from(path), false));
+        }
+        setup.mounts = Some(MountPlan { proc: pid_ns_of.is_some(), binds });
     }
     Ok(setup)
 }
@@ -414,6 +422,8 @@ fn mount_all(plan: &MountPlan) -> Result<(), String> {
     rustix::mount::mount("tmpfs", "/tmp", "tmpfs", MountFlags::NOSUID | MountFlags::NODEV, c"mode=1777")
         .map_err(|e| format!("mounting a private /tmp: {e}"))?;
     for (host, target, read_only) in &plan.binds {
+        // Created here, in the container's view: a target under /tmp lands in its own /tmp.
+        ensure_target(host, target)?;
         rustix::mount::mount_bind_recursive(host, target)
             .map_err(|e| format!("mounting {} at {}: {e}", host.display(), target.display()))?;
         if *read_only {
@@ -431,12 +441,12 @@ fn hook_error(errors_r: OwnedFd, fallback: &io::Error) -> String {
     if msg.is_empty() { fallback.to_string() } else { msg }
 }
 
-fn launch(rec: &ContainerRecord, supervisor: ProcRef) -> Result<Launched, String> {
+fn launch(dir: &Path, rec: &ContainerRecord, supervisor: ProcRef) -> Result<Launched, String> {
     let config = &rec.config;
     let pid_ns_of = rec.sandbox_init.filter(|_| rec.isolated && rec.join.pid).map(|p| p.pid);
     // The hook's error pipe: the read end stays here, the hook gets the write end.
     let (errors_r, errors_w) = pipe()?;
-    let mut setup = prepare(rec, pid_ns_of, errors_w)?;
+    let mut setup = prepare(dir, rec, pid_ns_of, errors_w)?;
     if let Some(pid) = pid_ns_of {
         let f = ns_file(pid, "pid")?;
         k4t_sys::setns(f.as_fd(), Namespace::Pid).map_err(|e| format!("joining the pod's PID namespace: {e}"))?;
@@ -562,7 +572,7 @@ impl LogSink<'_> {
 
 /// Copies output to the log until the process ends; then kills what is left of the
 /// container, drains the output, and works out the exit.
-fn watch(rec: &ContainerRecord, l: Launched, log: &mut File) -> Exit {
+fn watch(dir: &Path, rec: &ContainerRecord, l: Launched, log: &mut File) -> Exit {
     let mut sink = LogSink { file: log, out: LineSplitter::default(), err: LineSplitter::default() };
     let mut streams: Vec<(OwnedFd, Stream)> = [(l.stdout, Stream::Stdout), (l.stderr, Stream::Stderr)]
         .into_iter()
@@ -588,7 +598,7 @@ fn watch(rec: &ContainerRecord, l: Launched, log: &mut File) -> Exit {
     sink.finish();
     let _ = sink.file.flush();
     let oom = if rec.isolated { rec.cgroup.oom_kills() } else { 0 };
-    exit::exit_of(ended, oom, termination_message(rec))
+    exit::exit_of(ended, oom, termination_message(dir, rec))
 }
 
 /// One poll round over the output streams and, optionally, the process's pidfd. Returns
@@ -654,14 +664,17 @@ fn kill_rest(rec: &ContainerRecord, pid: Pid) {
 }
 
 /// The termination message: the file the container wrote at its termination message path,
-/// found on the host through the container's mounts (the agent mounts a host file there).
-fn termination_message(rec: &ContainerRecord) -> String {
+/// found on the host through the container's mounts, or the container's own
+/// `termination-log` file that the supervisor mounted there (without isolation, where nothing
+/// can be mounted, the path itself on the host).
+fn termination_message(dir: &Path, rec: &ContainerRecord) -> String {
     let Some(path) = rec.config.termination_message_path.as_deref().filter(|p| !p.is_empty()) else {
         return String::new();
     };
-    let Some(host) = host_path_of(&rec.config, Path::new(path)).or_else(|| (!rec.isolated).then(|| PathBuf::from(path)))
-    else {
-        return String::new();
+    let host = match host_path_of(&rec.config, Path::new(path)) {
+        Some(h) => h,
+        None if rec.isolated => dir.join(TERMINATION_LOG),
+        None => PathBuf::from(path),
     };
     let Ok(f) = File::open(host) else { return String::new() };
     let mut data = Vec::new();
