@@ -281,16 +281,15 @@ fn credentials(config: &ContainerConfig) -> Option<(u32, u32)> {
     Some((uid, gid))
 }
 
-/// Creates missing mount targets on the host: a directory for a directory, an empty file for
-/// a file. Nothing of the host is hidden by this; the created entry stays (other pods may be
-/// using the same target at the same time).
-fn ensure_target(host: &Path, target: &Path) -> Result<(), String> {
+/// Creates a missing mount target: a directory for a directory, an empty file for a file.
+/// The container shares the host's filesystem (outside its own `/tmp`), so the created entry
+/// is visible on the host too and stays (other pods may be using it at the same time).
+fn ensure_target(source_is_dir: bool, target: &Path) -> Result<(), String> {
     if target.symlink_metadata().is_ok() {
         return Ok(());
     }
-    let is_dir = std::fs::metadata(host).map_err(|e| format!("mount source {}: {e}", host.display()))?.is_dir();
     let fail = |e: io::Error| format!("creating the mount point {}: {e}", target.display());
-    if is_dir {
+    if source_is_dir {
         std::fs::create_dir_all(target).map_err(fail)
     } else {
         if let Some(parent) = target.parent() {
@@ -409,22 +408,38 @@ fn errno_text(e: &io::Error) -> String {
 }
 
 fn mount_all(plan: &MountPlan) -> Result<(), String> {
-    use rustix::mount::{MountFlags, MountPropagationFlags};
+    use rustix::fs::{CWD, FileType};
+    use rustix::mount::{MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags};
     k4t_sys::unshare(Namespaces { mount: true, ..Namespaces::default() })
         .map_err(|e| format!("creating the mount namespace: {e}"))?;
     // Nothing mounted in the container may propagate back to the host.
     rustix::mount::mount_change("/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC)
         .map_err(|e| format!("making / a downstream mount: {e}"))?;
+    // The sources are cloned into detached mounts first: the private /tmp below would hide
+    // those under /tmp.
+    let sources = plan
+        .binds
+        .iter()
+        .map(|(host, _, _)| {
+            let flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC | OpenTreeFlags::AT_RECURSIVE;
+            let tree = rustix::mount::open_tree(CWD, host, flags)
+                .map_err(|e| format!("mount source {}: {e}", host.display()))?;
+            let is_dir = rustix::fs::fstat(&tree)
+                .map(|st| FileType::from_raw_mode(st.st_mode).is_dir())
+                .map_err(|e| format!("mount source {}: {e}", host.display()))?;
+            Ok((tree, is_dir))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     if plan.proc {
         rustix::mount::mount("proc", "/proc", "proc", MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC, None)
             .map_err(|e| format!("mounting /proc: {e}"))?;
     }
     rustix::mount::mount("tmpfs", "/tmp", "tmpfs", MountFlags::NOSUID | MountFlags::NODEV, c"mode=1777")
         .map_err(|e| format!("mounting a private /tmp: {e}"))?;
-    for (host, target, read_only) in &plan.binds {
+    for ((host, target, read_only), (tree, is_dir)) in plan.binds.iter().zip(&sources) {
         // Created here, in the container's view: a target under /tmp lands in its own /tmp.
-        ensure_target(host, target)?;
-        rustix::mount::mount_bind_recursive(host, target)
+        ensure_target(*is_dir, target)?;
+        rustix::mount::move_mount(tree, "", CWD, target, MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)
             .map_err(|e| format!("mounting {} at {}: {e}", host.display(), target.display()))?;
         if *read_only {
             rustix::mount::mount_remount(target, MountFlags::BIND | MountFlags::RDONLY, c"")
