@@ -558,7 +558,32 @@ async fn supervisors_are_small() {
     let threads = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
     assert_eq!(threads, 1, "the supervisor is single-threaded");
     // The private part is what each supervisor costs; the rest is the shared k4t binary.
-    assert!(uss < 1024, "the supervisor's private memory is {uss} kB");
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    assert!(uss < 1024, "the supervisor's private memory is {uss} kB:\n{rollup}\n{}", private_mappings(&smaps));
     rt.stop_container(&id, Duration::ZERO).await.unwrap();
     node.cleanup().await;
+}
+
+/// The mappings of an smaps file with private pages, largest first.
+fn private_mappings(smaps: &str) -> String {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut private = 0u64;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or_default();
+        if first.contains('-') && !first.ends_with(':') {
+            if private > 0 {
+                out.push((private, current.clone()));
+            }
+            current = line.to_owned();
+            private = 0;
+        } else if let Some(v) = line.strip_prefix("Private_Dirty:") {
+            private += v.trim().trim_end_matches(" kB").trim().parse::<u64>().unwrap_or(0);
+        }
+    }
+    if private > 0 {
+        out.push((private, current));
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.iter().map(|(kb, m)| format!("{kb:>6} kB {m}")).collect::<Vec<_>>().join("\n")
 }

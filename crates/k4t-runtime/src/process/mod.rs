@@ -491,6 +491,9 @@ impl Inner {
         std::fs::create_dir_all(&dir).map_err(|e| fail(format!("creating {}: {e}", dir.display())))?;
         if let Err(e) = self.setup_sandbox(&mut rec, &dir).await {
             self.teardown_sandbox(&rec).await;
+            if let (Some(net), Some(ip)) = (&self.net, rec.ip) {
+                let _ = net.ipam.release(ip, &rec.id);
+            }
             let _ = std::fs::remove_dir_all(&dir);
             return Err(fail(e));
         }
@@ -921,3 +924,6 @@ impl Runtime for ProcessRuntime {
         self.inner.events.subscribe()
     }
 }
+
+#[cfg(test)]
+mod tests;
