@@ -163,10 +163,16 @@ where
 /// `execve()`: replaces the calling process with `path`, `argv` and exactly `env`
 /// (`NAME=value` strings). Returns only on failure, with the error.
 pub fn execve(path: &CStr, argv: &[CString], env: &[CString]) -> io::Error {
-    let argv_ptrs: Vec<*const libc::c_char> =
-        argv.iter().map(|a| a.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-    let env_ptrs: Vec<*const libc::c_char> =
-        env.iter().map(|e| e.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+    let argv_ptrs: Vec<*const libc::c_char> = argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let env_ptrs: Vec<*const libc::c_char> = env
+        .iter()
+        .map(|e| e.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
     // SAFETY: `path` is a valid C string; both pointer arrays are null-terminated and point
     // into `argv` and `env`, which outlive the call (on success nothing runs afterwards).
     unsafe { libc::execve(path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
@@ -262,7 +268,10 @@ impl Readable {
 
     /// Waits until the descriptor is readable.
     pub async fn readable(&self) -> io::Result<()> {
-        self.fd.readable().await.map(|mut guard| guard.retain_ready())
+        self.fd
+            .readable()
+            .await
+            .map(|mut guard| guard.retain_ready())
     }
 
     /// The descriptor, for reads and polls.
@@ -277,7 +286,9 @@ mod tests {
 
     #[test]
     fn thread_count_parsing() {
-        let check = |line: &str, expected: Option<u32>| assert_eq!(parse_thread_count(line), expected, "{line}");
+        let check = |line: &str, expected: Option<u32>| {
+            assert_eq!(parse_thread_count(line), expected, "{line}")
+        };
         check(
             "1234 (k4t) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 12345 1000 100",
             Some(1),
@@ -298,7 +309,7 @@ mod tests {
 
     #[test]
     fn fork_and_hooks_refuse_a_multi_threaded_process() {
-        let _t = std::thread::spawn(|| std::thread::park());
+        let _t = std::thread::spawn(std::thread::park);
         let err = fork().unwrap_err();
         assert!(err.to_string().contains("single-threaded"), "{err}");
         let err = spawn_with_hook(&mut Command::new("true"), || Ok(())).unwrap_err();
@@ -310,7 +321,13 @@ mod tests {
     #[test]
     fn namespace_flags() {
         assert!(Namespaces::default().flags().is_empty());
-        let all = Namespaces { net: true, uts: true, ipc: true, pid: true, mount: true };
+        let all = Namespaces {
+            net: true,
+            uts: true,
+            ipc: true,
+            pid: true,
+            mount: true,
+        };
         assert_eq!(
             all.flags(),
             UnshareFlags::NEWNET
@@ -338,7 +355,10 @@ mod tests {
         let r = Readable::new(pidfd).unwrap();
         let early = tokio::time::timeout(std::time::Duration::from_millis(50), r.readable()).await;
         assert!(early.is_err(), "readable before the process ended");
-        tokio::time::timeout(std::time::Duration::from_secs(5), r.readable()).await.unwrap().unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), r.readable())
+            .await
+            .unwrap()
+            .unwrap();
         child.wait().unwrap();
     }
 

@@ -45,7 +45,11 @@ pub fn v1_settings(res: &Resources) -> Vec<(&'static str, &'static str, String)>
         // Same limit for memory+swap: a container never swaps past its limit.
         out.push(("memory", "memory.memsw.limit_in_bytes", limit.to_string()));
     }
-    out.push(("cpu", "cpu.shares", cpu_shares(res.cpu_request_millis).to_string()));
+    out.push((
+        "cpu",
+        "cpu.shares",
+        cpu_shares(res.cpu_request_millis).to_string(),
+    ));
     if let Some(limit) = res.cpu_limit_millis {
         out.push(("cpu", "cpu.cfs_period_us", CPU_PERIOD_US.to_string()));
         out.push(("cpu", "cpu.cfs_quota_us", cpu_quota(limit).to_string()));
@@ -60,7 +64,10 @@ pub fn v2_settings(res: &Resources) -> Vec<(&'static str, String)> {
         out.push(("memory.max", limit.to_string()));
         out.push(("memory.swap.max", "0".to_owned()));
     }
-    out.push(("cpu.weight", cpu_weight(cpu_shares(res.cpu_request_millis)).to_string()));
+    out.push((
+        "cpu.weight",
+        cpu_weight(cpu_shares(res.cpu_request_millis)).to_string(),
+    ));
     if let Some(limit) = res.cpu_limit_millis {
         out.push(("cpu.max", format!("{} {CPU_PERIOD_US}", cpu_quota(limit))));
     }
@@ -76,7 +83,10 @@ fn optional(file: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Layout {
     /// v1 controller hierarchies (controllers, mount point), and the v2 mount if any.
-    V1 { hierarchies: Vec<(Vec<String>, PathBuf)>, unified: Option<PathBuf> },
+    V1 {
+        hierarchies: Vec<(Vec<String>, PathBuf)>,
+        unified: Option<PathBuf>,
+    },
     /// One v2 tree.
     V2 { root: PathBuf },
 }
@@ -89,8 +99,12 @@ pub fn detect(mountinfo: &str) -> Option<Layout> {
     let mut hierarchies = Vec::new();
     let mut unified = None;
     for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else { continue };
-        let Some(mount_point) = pre.split_whitespace().nth(4) else { continue };
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let Some(mount_point) = pre.split_whitespace().nth(4) else {
+            continue;
+        };
         let mut post = post.split_whitespace();
         let fstype = post.next().unwrap_or_default();
         let super_opts = post.nth(1).unwrap_or_default();
@@ -110,7 +124,10 @@ pub fn detect(mountinfo: &str) -> Option<Layout> {
         }
     }
     match (hierarchies.is_empty(), unified) {
-        (false, unified) => Some(Layout::V1 { hierarchies, unified }),
+        (false, unified) => Some(Layout::V1 {
+            hierarchies,
+            unified,
+        }),
         (true, Some(root)) => Some(Layout::V2 { root }),
         (true, None) => None,
     }
@@ -132,8 +149,9 @@ impl CgroupPaths {
     /// Moves the calling process into every directory.
     pub fn join_self(&self) -> io::Result<()> {
         for d in &self.dirs {
-            std::fs::write(d.join("cgroup.procs"), "0")
-                .map_err(|e| io::Error::new(e.kind(), format!("joining cgroup {}: {e}", d.display())))?;
+            std::fs::write(d.join("cgroup.procs"), "0").map_err(|e| {
+                io::Error::new(e.kind(), format!("joining cgroup {}: {e}", d.display()))
+            })?;
         }
         Ok(())
     }
@@ -178,14 +196,18 @@ impl CgroupPaths {
 
 fn parse_oom_kills(s: &str) -> u64 {
     s.lines()
-        .find_map(|l| l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse().ok()))
+        .find_map(|l| {
+            l.strip_prefix("oom_kill ")
+                .and_then(|n| n.trim().parse().ok())
+        })
         .unwrap_or(0)
 }
 
 /// Creating and removing container cgroups (the runtime's side).
 pub trait Cgroups: Send + Sync {
     /// Creates `<pod>/<container>` with the resource limits applied.
-    fn create(&self, pod_uid: &str, container_id: &str, res: &Resources) -> io::Result<CgroupPaths>;
+    fn create(&self, pod_uid: &str, container_id: &str, res: &Resources)
+    -> io::Result<CgroupPaths>;
     /// Removes a container's cgroup (its processes must be gone).
     fn remove(&self, pod_uid: &str, container_id: &str) -> io::Result<()>;
     /// Removes the pod's cgroup once its containers' are gone.
@@ -202,13 +224,17 @@ pub struct FsCgroups {
 
 impl FsCgroups {
     pub fn new(layout: Layout, base: &str) -> Self {
-        FsCgroups { layout, base: base.to_owned() }
+        FsCgroups {
+            layout,
+            base: base.to_owned(),
+        }
     }
 
     /// The machine's layout, from `/proc/self/mountinfo`.
     pub fn detect(base: &str) -> io::Result<Self> {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")?;
-        let layout = detect(&mountinfo).ok_or_else(|| io::Error::other("no cgroup filesystem is mounted"))?;
+        let layout = detect(&mountinfo)
+            .ok_or_else(|| io::Error::other("no cgroup filesystem is mounted"))?;
         Ok(Self::new(layout, base))
     }
 
@@ -223,9 +249,14 @@ impl FsCgroups {
     /// Every hierarchy root the subtree lives in.
     fn roots(&self) -> Vec<PathBuf> {
         match &self.layout {
-            Layout::V1 { hierarchies, unified } => {
-                hierarchies.iter().map(|(_, p)| p.clone()).chain(unified.clone()).collect()
-            }
+            Layout::V1 {
+                hierarchies,
+                unified,
+            } => hierarchies
+                .iter()
+                .map(|(_, p)| p.clone())
+                .chain(unified.clone())
+                .collect(),
             Layout::V2 { root } => vec![root.clone()],
         }
     }
@@ -233,30 +264,44 @@ impl FsCgroups {
     fn write(dir: &Path, file: &str, value: &str) -> io::Result<()> {
         match std::fs::write(dir.join(file), value) {
             Err(e) if e.kind() == io::ErrorKind::NotFound && optional(file) => Ok(()),
-            Err(e) => Err(io::Error::new(e.kind(), format!("writing {value} to {}: {e}", dir.join(file).display()))),
+            Err(e) => Err(io::Error::new(
+                e.kind(),
+                format!("writing {value} to {}: {e}", dir.join(file).display()),
+            )),
             Ok(()) => Ok(()),
         }
     }
 
     /// v2: enables the available controllers from `root` down to the pod's directory.
     fn enable_v2_controllers(root: &Path, rel: &Path) -> io::Result<Vec<String>> {
-        let available = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+        let available =
+            std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
         let wanted: Vec<String> = available
             .split_whitespace()
             .filter(|c| matches!(*c, "cpu" | "memory" | "pids"))
             .map(str::to_owned)
             .collect();
-        let line = wanted.iter().map(|c| format!("+{c}")).collect::<Vec<_>>().join(" ");
+        let line = wanted
+            .iter()
+            .map(|c| format!("+{c}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut dir = root.to_owned();
-        let levels: Vec<_> = std::iter::once(None).chain(rel.components().map(Some)).collect();
+        let levels: Vec<_> = std::iter::once(None)
+            .chain(rel.components().map(Some))
+            .collect();
         for level in levels {
             if let Some(c) = level {
                 dir.push(c);
                 mkdir(&dir)?;
             }
             if !line.is_empty() {
-                let current = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
-                if !wanted.iter().all(|w| current.split_whitespace().any(|c| c == w)) {
+                let current =
+                    std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
+                if !wanted
+                    .iter()
+                    .all(|w| current.split_whitespace().any(|c| c == w))
+                {
                     Self::write(&dir, "cgroup.subtree_control", &line)?;
                 }
             }
@@ -267,18 +312,20 @@ impl FsCgroups {
 
 fn mkdir(dir: &Path) -> io::Result<()> {
     match std::fs::create_dir(dir) {
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
-            Err(io::Error::new(e.kind(), format!("creating cgroup {}: {e}", dir.display())))
-        }
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(io::Error::new(
+            e.kind(),
+            format!("creating cgroup {}: {e}", dir.display()),
+        )),
         _ => Ok(()),
     }
 }
 
 fn rmdir(dir: &Path) -> io::Result<()> {
     match std::fs::remove_dir(dir) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            Err(io::Error::new(e.kind(), format!("removing cgroup {}: {e}", dir.display())))
-        }
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io::Error::new(
+            e.kind(),
+            format!("removing cgroup {}: {e}", dir.display()),
+        )),
         _ => Ok(()),
     }
 }
@@ -297,16 +344,25 @@ impl FsCgroups {
 }
 
 impl Cgroups for FsCgroups {
-    fn create(&self, pod_uid: &str, container_id: &str, res: &Resources) -> io::Result<CgroupPaths> {
+    fn create(
+        &self,
+        pod_uid: &str,
+        container_id: &str,
+        res: &Resources,
+    ) -> io::Result<CgroupPaths> {
         let rel = self.pod_rel(pod_uid).join(container_id);
         let mut paths = CgroupPaths::default();
         match &self.layout {
-            Layout::V1 { hierarchies, unified } => {
+            Layout::V1 {
+                hierarchies,
+                unified,
+            } => {
                 let settings = v1_settings(res);
                 for (controllers, mount) in hierarchies {
                     let dir = mount.join(&rel);
-                    std::fs::create_dir_all(&dir)
-                        .map_err(|e| io::Error::new(e.kind(), format!("creating cgroup {}: {e}", dir.display())))?;
+                    std::fs::create_dir_all(&dir).map_err(|e| {
+                        io::Error::new(e.kind(), format!("creating cgroup {}: {e}", dir.display()))
+                    })?;
                     for (controller, file, value) in &settings {
                         if controllers.iter().any(|c| c == controller) {
                             Self::write(&dir, file, value)?;
@@ -319,8 +375,9 @@ impl Cgroups for FsCgroups {
                 }
                 if let Some(unified) = unified {
                     let dir = unified.join(&rel);
-                    std::fs::create_dir_all(&dir)
-                        .map_err(|e| io::Error::new(e.kind(), format!("creating cgroup {}: {e}", dir.display())))?;
+                    std::fs::create_dir_all(&dir).map_err(|e| {
+                        io::Error::new(e.kind(), format!("creating cgroup {}: {e}", dir.display()))
+                    })?;
                     if dir.join("cgroup.kill").exists() {
                         paths.kill = Some(dir.join("cgroup.kill"));
                     }
@@ -385,7 +442,12 @@ impl FakeCgroups {
 }
 
 impl Cgroups for FakeCgroups {
-    fn create(&self, pod_uid: &str, container_id: &str, res: &Resources) -> io::Result<CgroupPaths> {
+    fn create(
+        &self,
+        pod_uid: &str,
+        container_id: &str,
+        res: &Resources,
+    ) -> io::Result<CgroupPaths> {
         self.calls.lock().push(format!(
             "create pod{pod_uid}/{container_id} memory={:?} cpu_limit={:?} cpu_request={:?}",
             res.memory_limit_bytes, res.cpu_limit_millis, res.cpu_request_millis
@@ -394,7 +456,9 @@ impl Cgroups for FakeCgroups {
     }
 
     fn remove(&self, pod_uid: &str, container_id: &str) -> io::Result<()> {
-        self.calls.lock().push(format!("remove pod{pod_uid}/{container_id}"));
+        self.calls
+            .lock()
+            .push(format!("remove pod{pod_uid}/{container_id}"));
         Ok(())
     }
 
@@ -428,8 +492,15 @@ mod tests {
 
     #[test]
     fn settings_for_resources() {
-        let res = Resources { memory_limit_bytes: Some(33_554_432), cpu_limit_millis: Some(500), cpu_request_millis: Some(250) };
-        let v1: Vec<String> = v1_settings(&res).iter().map(|(c, f, v)| format!("{c}:{f}={v}")).collect();
+        let res = Resources {
+            memory_limit_bytes: Some(33_554_432),
+            cpu_limit_millis: Some(500),
+            cpu_request_millis: Some(250),
+        };
+        let v1: Vec<String> = v1_settings(&res)
+            .iter()
+            .map(|(c, f, v)| format!("{c}:{f}={v}"))
+            .collect();
         assert_eq!(
             v1,
             [
@@ -440,9 +511,23 @@ mod tests {
                 "cpu:cpu.cfs_quota_us=50000",
             ]
         );
-        let v2: Vec<String> = v2_settings(&res).iter().map(|(f, v)| format!("{f}={v}")).collect();
-        assert_eq!(v2, ["memory.max=33554432", "memory.swap.max=0", "cpu.weight=10", "cpu.max=50000 100000"]);
-        let none: Vec<String> = v2_settings(&Resources::default()).iter().map(|(f, v)| format!("{f}={v}")).collect();
+        let v2: Vec<String> = v2_settings(&res)
+            .iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect();
+        assert_eq!(
+            v2,
+            [
+                "memory.max=33554432",
+                "memory.swap.max=0",
+                "cpu.weight=10",
+                "cpu.max=50000 100000"
+            ]
+        );
+        let none: Vec<String> = v2_settings(&Resources::default())
+            .iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect();
         assert_eq!(none, ["cpu.weight=1"]);
     }
 
@@ -459,8 +544,17 @@ mod tests {
 
     #[test]
     fn layouts_are_detected() {
-        let Some(Layout::V1 { hierarchies, unified }) = detect(HYBRID) else { panic!("not v1") };
-        let names: Vec<String> = hierarchies.iter().map(|(c, p)| format!("{}@{}", c.join(","), p.display())).collect();
+        let Some(Layout::V1 {
+            hierarchies,
+            unified,
+        }) = detect(HYBRID)
+        else {
+            panic!("not v1")
+        };
+        let names: Vec<String> = hierarchies
+            .iter()
+            .map(|(c, p)| format!("{}@{}", c.join(","), p.display()))
+            .collect();
         assert_eq!(
             names,
             [
@@ -471,11 +565,23 @@ mod tests {
             ]
         );
         assert_eq!(unified, Some(PathBuf::from("/sys/fs/cgroup/unified")));
-        let combined = "40 25 0:40 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n";
-        let Some(Layout::V1 { hierarchies, unified: None }) = detect(combined) else { panic!("not v1") };
+        let combined =
+            "40 25 0:40 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n";
+        let Some(Layout::V1 {
+            hierarchies,
+            unified: None,
+        }) = detect(combined)
+        else {
+            panic!("not v1")
+        };
         assert_eq!(hierarchies[0].0, ["cpu", "cpuacct"]);
         let v2 = "30 1 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
-        assert_eq!(detect(v2), Some(Layout::V2 { root: PathBuf::from("/sys/fs/cgroup") }));
+        assert_eq!(
+            detect(v2),
+            Some(Layout::V2 {
+                root: PathBuf::from("/sys/fs/cgroup")
+            })
+        );
         assert_eq!(detect("22 1 8:1 / / rw - ext4 /dev/vda rw\n"), None);
     }
 
@@ -491,21 +597,41 @@ mod tests {
         }
         let cg = FsCgroups::new(
             Layout::V1 {
-                hierarchies: vec![(vec!["memory".into()], mem.clone()), (vec!["cpu".into()], cpu.clone())],
+                hierarchies: vec![
+                    (vec!["memory".into()], mem.clone()),
+                    (vec!["cpu".into()], cpu.clone()),
+                ],
                 unified: Some(unified.clone()),
             },
             "k4t",
         );
-        let res = Resources { memory_limit_bytes: Some(1 << 25), cpu_limit_millis: Some(250), cpu_request_millis: None };
+        let res = Resources {
+            memory_limit_bytes: Some(1 << 25),
+            cpu_limit_millis: Some(250),
+            cpu_request_millis: None,
+        };
         let paths = cg.create("u1", "c1", &res).unwrap();
         let cdir = |r: &Path| r.join("k4t/podu1/c1");
         assert_eq!(paths.dirs, vec![cdir(&mem), cdir(&cpu), cdir(&unified)]);
-        assert_eq!(std::fs::read_to_string(cdir(&mem).join("memory.limit_in_bytes")).unwrap(), "33554432");
-        assert_eq!(std::fs::read_to_string(cdir(&cpu).join("cpu.cfs_quota_us")).unwrap(), "25000");
-        assert_eq!(std::fs::read_to_string(cdir(&cpu).join("cpu.shares")).unwrap(), "2");
+        assert_eq!(
+            std::fs::read_to_string(cdir(&mem).join("memory.limit_in_bytes")).unwrap(),
+            "33554432"
+        );
+        assert_eq!(
+            std::fs::read_to_string(cdir(&cpu).join("cpu.cfs_quota_us")).unwrap(),
+            "25000"
+        );
+        assert_eq!(
+            std::fs::read_to_string(cdir(&cpu).join("cpu.shares")).unwrap(),
+            "2"
+        );
         assert!(!cdir(&cpu).join("memory.limit_in_bytes").exists());
         assert_eq!(paths.oom, Some(cdir(&mem).join("memory.oom_control")));
-        std::fs::write(cdir(&mem).join("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n").unwrap();
+        std::fs::write(
+            cdir(&mem).join("memory.oom_control"),
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
+        )
+        .unwrap();
         assert_eq!(paths.oom_kills(), 3);
         std::fs::write(cdir(&mem).join("cgroup.procs"), "12\n7\n").unwrap();
         std::fs::write(cdir(&cpu).join("cgroup.procs"), "7\n").unwrap();
@@ -529,15 +655,31 @@ mod tests {
         let root = dir.path().to_owned();
         std::fs::write(root.join("cgroup.controllers"), "cpuset cpu io memory pids").unwrap();
         let cg = FsCgroups::new(Layout::V2 { root: root.clone() }, "k4t");
-        let res = Resources { memory_limit_bytes: Some(1 << 20), ..Resources::default() };
+        let res = Resources {
+            memory_limit_bytes: Some(1 << 20),
+            ..Resources::default()
+        };
         let paths = cg.create("u1", "c1", &res).unwrap();
-        assert_eq!(std::fs::read_to_string(root.join("cgroup.subtree_control")).unwrap(), "+cpu +memory +pids");
-        assert_eq!(std::fs::read_to_string(root.join("k4t/podu1/cgroup.subtree_control")).unwrap(), "+cpu +memory +pids");
+        assert_eq!(
+            std::fs::read_to_string(root.join("cgroup.subtree_control")).unwrap(),
+            "+cpu +memory +pids"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("k4t/podu1/cgroup.subtree_control")).unwrap(),
+            "+cpu +memory +pids"
+        );
         assert!(!root.join("k4t/podu1/c1/cgroup.subtree_control").exists());
-        assert_eq!(std::fs::read_to_string(root.join("k4t/podu1/c1/memory.max")).unwrap(), "1048576");
+        assert_eq!(
+            std::fs::read_to_string(root.join("k4t/podu1/c1/memory.max")).unwrap(),
+            "1048576"
+        );
         assert_eq!(paths.kill, Some(root.join("k4t/podu1/c1/cgroup.kill")));
         assert_eq!(paths.oom, Some(root.join("k4t/podu1/c1/memory.events")));
-        std::fs::write(root.join("k4t/podu1/c1/memory.events"), "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n").unwrap();
+        std::fs::write(
+            root.join("k4t/podu1/c1/memory.events"),
+            "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n",
+        )
+        .unwrap();
         assert_eq!(paths.oom_kills(), 1);
     }
 
@@ -547,7 +689,10 @@ mod tests {
         let root = dir.path().to_owned();
         std::fs::write(root.join("cgroup.controllers"), "hugetlb").unwrap();
         let cg = FsCgroups::new(Layout::V2 { root: root.clone() }, "k4t");
-        let res = Resources { memory_limit_bytes: Some(1 << 20), ..Resources::default() };
+        let res = Resources {
+            memory_limit_bytes: Some(1 << 20),
+            ..Resources::default()
+        };
         let paths = cg.create("u1", "c1", &res).unwrap();
         assert!(!root.join("k4t/podu1/c1/memory.max").exists());
         assert_eq!(paths.oom, None);
@@ -559,6 +704,12 @@ mod tests {
         let p = f.create("u", "c", &Resources::default()).unwrap();
         assert!(p.dirs.is_empty() && p.pids().is_empty() && p.oom_kills() == 0);
         f.remove("u", "c").unwrap();
-        assert_eq!(f.calls(), ["create podu/c memory=None cpu_limit=None cpu_request=None", "remove podu/c"]);
+        assert_eq!(
+            f.calls(),
+            [
+                "create podu/c memory=None cpu_limit=None cpu_request=None",
+                "remove podu/c"
+            ]
+        );
     }
 }

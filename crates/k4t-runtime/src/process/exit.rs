@@ -36,12 +36,22 @@ pub fn exit_of(ended: Ended, oom_kills: u64, message: String) -> Exit {
     } else {
         REASON_ERROR
     };
-    Exit { exit_code, signal, reason: reason.to_owned(), message }
+    Exit {
+        exit_code,
+        signal,
+        reason: reason.to_owned(),
+        message,
+    }
 }
 
 /// The exit of a process that could not be started.
 pub fn start_error(message: String) -> Exit {
-    Exit { exit_code: 128, signal: None, reason: REASON_START_ERROR.to_owned(), message }
+    Exit {
+        exit_code: 128,
+        signal: None,
+        reason: REASON_START_ERROR.to_owned(),
+        message,
+    }
 }
 
 /// The message users see when the executable cannot be found (containerd/runc's words).
@@ -57,7 +67,11 @@ mod tests {
     fn exit_codes_and_reasons() {
         let check = |ended, oom, code, signal, reason: &str| {
             let e = exit_of(ended, oom, String::new());
-            assert_eq!((e.exit_code, e.signal, e.reason.as_str()), (code, signal, reason), "{ended:?} oom={oom}");
+            assert_eq!(
+                (e.exit_code, e.signal, e.reason.as_str()),
+                (code, signal, reason),
+                "{ended:?} oom={oom}"
+            );
         };
         check(Ended::Exited(0), 0, 0, None, "Completed");
         check(Ended::Exited(1), 0, 1, None, "Error");
@@ -67,6 +81,9 @@ mod tests {
         check(Ended::Exited(1), 2, 1, None, "OOMKilled");
         let e = start_error(not_found_message("nope"));
         assert_eq!((e.exit_code, e.reason.as_str()), (128, "StartError"));
-        assert_eq!(e.message, r#"exec: "nope": executable file not found in $PATH"#);
+        assert_eq!(
+            e.message,
+            r#"exec: "nope": executable file not found in $PATH"#
+        );
     }
 }

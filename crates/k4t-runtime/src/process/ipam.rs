@@ -21,14 +21,25 @@ impl FromStr for Ipv4Net {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let (addr, prefix) = s.split_once('/').ok_or_else(|| format!("invalid CIDR {s:?}: no prefix length"))?;
-        let addr: Ipv4Addr = addr.parse().map_err(|e| format!("invalid CIDR {s:?}: {e}"))?;
-        let prefix: u8 = prefix.parse().map_err(|e| format!("invalid CIDR {s:?}: {e}"))?;
+        let (addr, prefix) = s
+            .split_once('/')
+            .ok_or_else(|| format!("invalid CIDR {s:?}: no prefix length"))?;
+        let addr: Ipv4Addr = addr
+            .parse()
+            .map_err(|e| format!("invalid CIDR {s:?}: {e}"))?;
+        let prefix: u8 = prefix
+            .parse()
+            .map_err(|e| format!("invalid CIDR {s:?}: {e}"))?;
         if !(8..=30).contains(&prefix) {
-            return Err(format!("invalid CIDR {s:?}: the prefix length must be between 8 and 30"));
+            return Err(format!(
+                "invalid CIDR {s:?}: the prefix length must be between 8 and 30"
+            ));
         }
         let mask = u32::MAX << (32 - prefix);
-        Ok(Ipv4Net { network: Ipv4Addr::from(u32::from(addr) & mask), prefix })
+        Ok(Ipv4Net {
+            network: Ipv4Addr::from(u32::from(addr) & mask),
+            prefix,
+        })
     }
 }
 
@@ -83,7 +94,10 @@ const LAST: &str = "last_reserved_ip";
 impl Ipam {
     pub fn new(dir: &Path, net: Ipv4Net) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        Ok(Ipam { dir: dir.to_owned(), net })
+        Ok(Ipam {
+            dir: dir.to_owned(),
+            net,
+        })
     }
 
     pub fn net(&self) -> Ipv4Net {
@@ -95,10 +109,16 @@ impl Ipam {
         if let Some(ip) = self.owned_by(owner)? {
             return Ok(ip);
         }
-        let last = std::fs::read_to_string(self.dir.join(LAST)).ok().and_then(|s| s.trim().parse().ok());
+        let last = std::fs::read_to_string(self.dir.join(LAST))
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
         for ip in self.net.candidates_after(last) {
             let path = self.dir.join(ip.to_string());
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(mut f) => {
                     use std::io::Write as _;
                     f.write_all(owner.as_bytes())?;
@@ -110,7 +130,10 @@ impl Ipam {
                 Err(e) => return Err(e),
             }
         }
-        Err(io::Error::other(format!("no free address left in the pod network {}", self.net)))
+        Err(io::Error::other(format!(
+            "no free address left in the pod network {}",
+            self.net
+        )))
     }
 
     /// Releases `ip` if `owner` holds it.
@@ -128,7 +151,11 @@ impl Ipam {
     pub fn owned_by(&self, owner: &str) -> io::Result<Option<Ipv4Addr>> {
         for entry in std::fs::read_dir(&self.dir)? {
             let entry = entry?;
-            let Some(ip) = entry.file_name().to_str().and_then(|n| n.parse::<Ipv4Addr>().ok()) else {
+            let Some(ip) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<Ipv4Addr>().ok())
+            else {
                 continue;
             };
             if std::fs::read_to_string(entry.path()).is_ok_and(|o| o == owner) {
@@ -149,10 +176,22 @@ mod tests {
 
     #[test]
     fn cidr_parsing() {
-        assert_eq!(net("10.42.0.7/24"), Ipv4Net { network: Ipv4Addr::new(10, 42, 0, 0), prefix: 24 });
+        assert_eq!(
+            net("10.42.0.7/24"),
+            Ipv4Net {
+                network: Ipv4Addr::new(10, 42, 0, 0),
+                prefix: 24
+            }
+        );
         assert_eq!(net("10.42.0.0/24").to_string(), "10.42.0.0/24");
         assert_eq!(net("10.42.0.0/24").gateway(), Ipv4Addr::new(10, 42, 0, 1));
-        for bad in ["10.42.0.0", "10.42.0.0/31", "10.42.0.0/x", "nope/24", "10.42.0.0/7"] {
+        for bad in [
+            "10.42.0.0",
+            "10.42.0.0/31",
+            "10.42.0.0/x",
+            "nope/24",
+            "10.42.0.0/7",
+        ] {
             assert!(bad.parse::<Ipv4Net>().is_err(), "{bad}");
         }
     }
@@ -161,9 +200,18 @@ mod tests {
     fn candidates_skip_network_gateway_and_broadcast_and_wrap() {
         let n = net("10.0.0.0/29"); // .0 network, .1 gateway, .2-.6 pods, .7 broadcast
         let all: Vec<String> = n.candidates_after(None).map(|i| i.to_string()).collect();
-        assert_eq!(all, ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]);
-        let after: Vec<String> = n.candidates_after(Some(Ipv4Addr::new(10, 0, 0, 5))).map(|i| i.to_string()).collect();
-        assert_eq!(after, ["10.0.0.6", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"]);
+        assert_eq!(
+            all,
+            ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]
+        );
+        let after: Vec<String> = n
+            .candidates_after(Some(Ipv4Addr::new(10, 0, 0, 5)))
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(
+            after,
+            ["10.0.0.6", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"]
+        );
         assert!(!n.is_pod_address(Ipv4Addr::new(10, 0, 0, 1)));
         assert!(!n.is_pod_address(Ipv4Addr::new(10, 0, 0, 7)));
     }
@@ -186,7 +234,10 @@ mod tests {
             ipam.allocate(o).unwrap();
         }
         let err = ipam.allocate("g").unwrap_err();
-        assert_eq!(err.to_string(), "no free address left in the pod network 10.0.0.0/29");
+        assert_eq!(
+            err.to_string(),
+            "no free address left in the pod network 10.0.0.0/29"
+        );
         // A second allocator over the same directory sees the same state.
         let again = Ipam::new(dir.path(), net("10.0.0.0/29")).unwrap();
         assert_eq!(again.owned_by("b").unwrap(), Some(b));

@@ -95,7 +95,10 @@ impl LineSplitter {
             if line.last() == Some(&b'\r') {
                 line.pop();
             }
-            out.push(Entry { content: line, full: true });
+            out.push(Entry {
+                content: line,
+                full: true,
+            });
         }
         self.pending.extend_from_slice(data);
         self.split_long(&mut out);
@@ -107,20 +110,31 @@ impl LineSplitter {
         if self.pending.is_empty() {
             return None;
         }
-        Some(Entry { content: std::mem::take(&mut self.pending), full: true })
+        Some(Entry {
+            content: std::mem::take(&mut self.pending),
+            full: true,
+        })
     }
 
     fn split_long(&mut self, out: &mut Vec<Entry>) {
         while self.pending.len() > MAX_LINE {
             let rest = self.pending.split_off(MAX_LINE);
             let head = std::mem::replace(&mut self.pending, rest);
-            out.push(Entry { content: head, full: false });
+            out.push(Entry {
+                content: head,
+                full: false,
+            });
         }
     }
 }
 
 /// Writes one entry in the CRI format.
-pub fn write_entry(w: &mut impl Write, unix_nanos: i128, stream: Stream, entry: &Entry) -> io::Result<()> {
+pub fn write_entry(
+    w: &mut impl Write,
+    unix_nanos: i128,
+    stream: Stream,
+    entry: &Entry,
+) -> io::Result<()> {
     let mut buf = Vec::with_capacity(entry.content.len() + 48);
     buf.extend_from_slice(rfc3339_nano(unix_nanos).as_bytes());
     buf.push(b' ');
@@ -137,7 +151,8 @@ mod tests {
 
     #[test]
     fn timestamps_match_go_rfc3339nano() {
-        let check = |nanos: i128, expected: &str| assert_eq!(rfc3339_nano(nanos), expected, "{nanos}");
+        let check =
+            |nanos: i128, expected: &str| assert_eq!(rfc3339_nano(nanos), expected, "{nanos}");
         check(0, "1970-01-01T00:00:00Z");
         check(1_700_000_000_123_456_789, "2023-11-14T22:13:20.123456789Z");
         check(1_700_000_000_120_000_000, "2023-11-14T22:13:20.12Z");
@@ -148,9 +163,20 @@ mod tests {
 
     #[test]
     fn timestamps_agree_with_jiff() {
-        for secs in [0i64, 86_399, 86_400, 1_000_000_000, 1_709_164_800, 1_735_689_599, 2_000_000_000] {
+        for secs in [
+            0i64,
+            86_399,
+            86_400,
+            1_000_000_000,
+            1_709_164_800,
+            1_735_689_599,
+            2_000_000_000,
+        ] {
             let ts = jiff::Timestamp::from_second(secs).unwrap();
-            assert_eq!(rfc3339_nano(i128::from(secs) * 1_000_000_000), ts.to_string());
+            assert_eq!(
+                rfc3339_nano(i128::from(secs) * 1_000_000_000),
+                ts.to_string()
+            );
         }
     }
 
@@ -158,14 +184,22 @@ mod tests {
         let mut s = LineSplitter::default();
         let mut out: Vec<Entry> = chunks.iter().flat_map(|c| s.feed(c)).collect();
         out.extend(s.finish());
-        out.into_iter().map(|e| (String::from_utf8(e.content).unwrap(), e.full)).collect()
+        out.into_iter()
+            .map(|e| (String::from_utf8(e.content).unwrap(), e.full))
+            .collect()
     }
 
     #[test]
     fn lines_are_split_across_reads() {
         let e = |s: &str, full| (s.to_owned(), full);
-        assert_eq!(entries(&[b"a\nb", b"c\n\n"]), vec![e("a", true), e("bc", true), e("", true)]);
-        assert_eq!(entries(&[b"crlf\r\n", b"tail"]), vec![e("crlf", true), e("tail", true)]);
+        assert_eq!(
+            entries(&[b"a\nb", b"c\n\n"]),
+            vec![e("a", true), e("bc", true), e("", true)]
+        );
+        assert_eq!(
+            entries(&[b"crlf\r\n", b"tail"]),
+            vec![e("crlf", true), e("tail", true)]
+        );
         assert_eq!(entries(&[]), vec![]);
     }
 
@@ -182,9 +216,26 @@ mod tests {
     #[test]
     fn entry_format() {
         let mut out = Vec::new();
-        write_entry(&mut out, 1_700_000_000_000_000_000, Stream::Stderr, &Entry { content: b"boom".to_vec(), full: true })
-            .unwrap();
-        write_entry(&mut out, 1_700_000_000_5, Stream::Stdout, &Entry { content: b"par".to_vec(), full: false }).unwrap();
+        write_entry(
+            &mut out,
+            1_700_000_000_000_000_000,
+            Stream::Stderr,
+            &Entry {
+                content: b"boom".to_vec(),
+                full: true,
+            },
+        )
+        .unwrap();
+        write_entry(
+            &mut out,
+            17_000_000_005,
+            Stream::Stdout,
+            &Entry {
+                content: b"par".to_vec(),
+                full: false,
+            },
+        )
+        .unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "2023-11-14T22:13:20Z stderr F boom\n1970-01-01T00:00:17.000000005Z stdout P par\n"

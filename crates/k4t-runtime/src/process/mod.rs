@@ -52,8 +52,8 @@ use self::state::{
 };
 use crate::{
     ContainerConfig, ContainerId, ContainerState, ContainerStatus, ExecResult, Result, Runtime,
-    RuntimeError, RuntimeEvent, RuntimeInfo, SandboxConfig, SandboxId, SandboxState,
-    SandboxStatus, labels,
+    RuntimeError, RuntimeEvent, RuntimeInfo, SandboxConfig, SandboxId, SandboxState, SandboxStatus,
+    labels,
 };
 
 /// How the process runtime is set up on this node.
@@ -198,7 +198,10 @@ impl ProcessRuntime {
     /// re-adopts the sandboxes and containers recorded there. Call it inside a tokio runtime.
     pub async fn new(config: ProcessConfig) -> Result<ProcessRuntime> {
         let pod_net: Net = config.pod_cidr.parse().map_err(RuntimeError::Other)?;
-        for d in [state::sandboxes_dir(&config.state_dir), state::containers_dir(&config.state_dir)] {
+        for d in [
+            state::sandboxes_dir(&config.state_dir),
+            state::containers_dir(&config.state_dir),
+        ] {
             std::fs::create_dir_all(&d)
                 .map_err(|e| err_other(format!("creating {}: {e}", d.display())))?;
         }
@@ -217,7 +220,14 @@ impl ProcessRuntime {
             let bridge_index = host.ensure_bridge().await.map_err(RuntimeError::Other)?;
             let ipam = Ipam::new(&config.state_dir.join("ipam"), pod_net)
                 .map_err(|e| err_other(format!("opening the pod IP allocations: {e}")))?;
-            (Some(Network { host, bridge_index, ipam }), Some(cgroups))
+            (
+                Some(Network {
+                    host,
+                    bridge_index,
+                    ipam,
+                }),
+                Some(cgroups),
+            )
         } else {
             (None, None)
         };
@@ -246,7 +256,10 @@ impl ProcessRuntime {
     /// cgroup parent (for tests and uninstalling; pods must have been removed).
     pub async fn teardown_node(&self) -> Result<()> {
         if let Some(net) = &self.inner.net {
-            net.host.delete_bridge().await.map_err(RuntimeError::Other)?;
+            net.host
+                .delete_bridge()
+                .await
+                .map_err(RuntimeError::Other)?;
         }
         if let Some(cg) = &self.inner.cgroups {
             cg.remove_parent().map_err(err_other)?;
@@ -278,7 +291,9 @@ impl Inner {
                 Ok(None) => {
                     let _ = std::fs::remove_dir_all(sdir.join(&id));
                 }
-                Err(e) => tracing::warn!(sandbox = %id, error = %e, "skipping an unreadable sandbox record"),
+                Err(e) => {
+                    tracing::warn!(sandbox = %id, error = %e, "skipping an unreadable sandbox record")
+                }
             }
         }
         let mut containers = BTreeMap::new();
@@ -295,9 +310,20 @@ impl Inner {
                     continue;
                 }
             };
-            let started = state::read_json::<Started>(&dir.join(STARTED_FILE)).ok().flatten();
-            let exited = state::read_json::<Exited>(&dir.join(EXITED_FILE)).ok().flatten();
-            containers.insert(id, Entry { rec, started, exited });
+            let started = state::read_json::<Started>(&dir.join(STARTED_FILE))
+                .ok()
+                .flatten();
+            let exited = state::read_json::<Exited>(&dir.join(EXITED_FILE))
+                .ok()
+                .flatten();
+            containers.insert(
+                id,
+                Entry {
+                    rec,
+                    started,
+                    exited,
+                },
+            );
         }
         let running: Vec<(String, ProcRef)> = containers
             .iter()
@@ -334,7 +360,9 @@ impl Inner {
                 inner.container_ended(&key);
             }
         });
-        self.watches.lock().insert(id.to_owned(), task.abort_handle());
+        self.watches
+            .lock()
+            .insert(id.to_owned(), task.abort_handle());
     }
 
     /// Watches a pod's init: when it ends, the sandbox is no longer ready.
@@ -348,7 +376,9 @@ impl Inner {
                 inner.sandbox_ended(&key);
             }
         });
-        self.watches.lock().insert(id.to_owned(), task.abort_handle());
+        self.watches
+            .lock()
+            .insert(id.to_owned(), task.abort_handle());
     }
 
     /// The container's supervisor is gone: records its exit (the supervisor's, or an unknown
@@ -360,11 +390,16 @@ impl Inner {
             _ => {
                 let (started_at, process) = {
                     let cache = self.cache.lock();
-                    let Some(e) = cache.containers.get(id) else { return };
+                    let Some(e) = cache.containers.get(id) else {
+                        return;
+                    };
                     if e.exited.is_some() {
                         return;
                     }
-                    (e.started.map(|s| s.started_at), e.started.map(|s| s.process))
+                    (
+                        e.started.map(|s| s.started_at),
+                        e.started.map(|s| s.process),
+                    )
                 };
                 // Without its supervisor nothing owns the process any more: end it.
                 if let Some(p) = process.filter(|p| is_alive(*p)) {
@@ -375,7 +410,9 @@ impl Inner {
                         exit_code: 255,
                         signal: None,
                         reason: exit::REASON_ERROR.to_owned(),
-                        message: "the container's supervisor ended without recording its exit status".to_owned(),
+                        message:
+                            "the container's supervisor ended without recording its exit status"
+                                .to_owned(),
                     },
                     started_at,
                     finished_at: now_nanos(),
@@ -388,12 +425,17 @@ impl Inner {
         };
         let event = {
             let mut cache = self.cache.lock();
-            let Some(e) = cache.containers.get_mut(id) else { return };
+            let Some(e) = cache.containers.get_mut(id) else {
+                return;
+            };
             if e.exited.is_some() {
                 return;
             }
             e.exited = Some(exited);
-            RuntimeEvent::ContainerExited { id: id.to_owned(), pod_uid: e.rec.pod_uid.clone() }
+            RuntimeEvent::ContainerExited {
+                id: id.to_owned(),
+                pod_uid: e.rec.pod_uid.clone(),
+            }
         };
         let _ = self.events.send(event);
     }
@@ -401,7 +443,9 @@ impl Inner {
     fn sandbox_ended(&self, id: &str) {
         let event = {
             let mut cache = self.cache.lock();
-            let Some(s) = cache.sandboxes.get_mut(id) else { return };
+            let Some(s) = cache.sandboxes.get_mut(id) else {
+                return;
+            };
             if s.stopped {
                 return;
             }
@@ -409,7 +453,10 @@ impl Inner {
             if let Err(e) = state::write_json(&self.sandbox_dir(id).join(SANDBOX_FILE), &*s) {
                 tracing::warn!(sandbox = %id, error = %e, "recording a stopped sandbox");
             }
-            RuntimeEvent::SandboxStopped { id: id.to_owned(), pod_uid: s.pod_uid.clone() }
+            RuntimeEvent::SandboxStopped {
+                id: id.to_owned(),
+                pod_uid: s.pod_uid.clone(),
+            }
         };
         let _ = self.events.send(event);
     }
@@ -418,7 +465,11 @@ impl Inner {
     fn kill_container_processes(&self, id: &str, process: ProcRef) {
         let cgroup = {
             let cache = self.cache.lock();
-            cache.containers.get(id).filter(|e| e.rec.isolated).map(|e| e.rec.cgroup.clone())
+            cache
+                .containers
+                .get(id)
+                .filter(|e| e.rec.isolated)
+                .map(|e| e.rec.cgroup.clone())
         };
         if let Some(cg) = cgroup.filter(|c| !c.dirs.is_empty()) {
             let _ = cg.kill_all();
@@ -440,8 +491,18 @@ impl Inner {
             .kill_on_drop(true);
         let out = tokio::time::timeout(timeout, cmd.output())
             .await
-            .map_err(|_| format!("the supervisor {} did not answer in {timeout:?}", self.config.shim_program.display()))?
-            .map_err(|e| format!("running the supervisor {}: {e}", self.config.shim_program.display()))?;
+            .map_err(|_| {
+                format!(
+                    "the supervisor {} did not answer in {timeout:?}",
+                    self.config.shim_program.display()
+                )
+            })?
+            .map_err(|e| {
+                format!(
+                    "running the supervisor {}: {e}",
+                    self.config.shim_program.display()
+                )
+            })?;
         if out.stdout.is_empty() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             return Err(format!(
@@ -456,12 +517,22 @@ impl Inner {
 
     fn sandbox_status(&self, rec: &SandboxRecord) -> SandboxStatus {
         let mut labels = rec.labels.clone();
-        labels.entry(labels::POD_UID.to_owned()).or_insert_with(|| rec.pod_uid.clone());
-        labels.entry(labels::POD_NAME.to_owned()).or_insert_with(|| rec.pod_name.clone());
-        labels.entry(labels::POD_NAMESPACE.to_owned()).or_insert_with(|| rec.namespace.clone());
+        labels
+            .entry(labels::POD_UID.to_owned())
+            .or_insert_with(|| rec.pod_uid.clone());
+        labels
+            .entry(labels::POD_NAME.to_owned())
+            .or_insert_with(|| rec.pod_name.clone());
+        labels
+            .entry(labels::POD_NAMESPACE.to_owned())
+            .or_insert_with(|| rec.namespace.clone());
         SandboxStatus {
             id: rec.id.clone(),
-            state: if rec.stopped { SandboxState::NotReady } else { SandboxState::Ready },
+            state: if rec.stopped {
+                SandboxState::NotReady
+            } else {
+                SandboxState::Ready
+            },
             ip: rec.ip.map(IpAddr::V4),
             created_at: timestamp(rec.created_at),
             labels,
@@ -488,7 +559,8 @@ impl Inner {
             stopped: false,
         };
         let fail = |msg: String| RuntimeError::SandboxFailed(msg);
-        std::fs::create_dir_all(&dir).map_err(|e| fail(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| fail(format!("creating {}: {e}", dir.display())))?;
         if let Err(e) = self.setup_sandbox(&mut rec, &dir).await {
             self.teardown_sandbox(&rec).await;
             if let (Some(net), Some(ip)) = (&self.net, rec.ip) {
@@ -513,27 +585,38 @@ impl Inner {
             return Ok(());
         }
         let out = self
-            .run_shim(&["sandbox".into(), dir.as_os_str().to_owned()], Duration::from_secs(30))
+            .run_shim(
+                &["sandbox".into(), dir.as_os_str().to_owned()],
+                Duration::from_secs(30),
+            )
             .await?;
         let out = String::from_utf8_lossy(&out);
         let line = out.trim();
         let pid: i32 = match line.strip_prefix("ok ") {
-            Some(pid) => pid.parse().map_err(|_| format!("unexpected answer from the supervisor: {line:?}"))?,
+            Some(pid) => pid
+                .parse()
+                .map_err(|_| format!("unexpected answer from the supervisor: {line:?}"))?,
             None => return Err(line.strip_prefix("error ").unwrap_or(line).to_owned()),
         };
-        let start = procfs::start_time(pid).ok_or_else(|| format!("the pod's init (pid {pid}) died at once"))?;
+        let start = procfs::start_time(pid)
+            .ok_or_else(|| format!("the pod's init (pid {pid}) died at once"))?;
         rec.init = Some(ProcRef { pid, start });
         // Recorded before the network, so a crash in between leaves nothing unknown behind.
         state::write_json(&dir.join(SANDBOX_FILE), rec).map_err(|e| e.to_string())?;
         if !rec.host_network
             && let Some(net) = &self.net
         {
-            let ip = net.ipam.allocate(&rec.id).map_err(|e| format!("allocating a pod IP: {e}"))?;
+            let ip = net
+                .ipam
+                .allocate(&rec.id)
+                .map_err(|e| format!("allocating a pod IP: {e}"))?;
             rec.ip = Some(ip);
             let veth = net::host_veth_name(&rec.id);
             rec.host_veth = Some(veth.clone());
             state::write_json(&dir.join(SANDBOX_FILE), rec).map_err(|e| e.to_string())?;
-            net.host.attach(net.bridge_index, pid as u32, &veth, ip).await?;
+            net.host
+                .attach(net.bridge_index, pid as u32, &veth, ip)
+                .await?;
         }
         Ok(())
     }
@@ -557,11 +640,17 @@ impl Inner {
     async fn stop_sandbox(&self, id: &str) -> Result<()> {
         let (rec, containers) = {
             let cache = self.cache.lock();
-            let rec = cache.sandboxes.get(id).cloned().ok_or_else(|| RuntimeError::SandboxNotFound(id.to_owned()))?;
+            let rec = cache
+                .sandboxes
+                .get(id)
+                .cloned()
+                .ok_or_else(|| RuntimeError::SandboxNotFound(id.to_owned()))?;
             let containers: Vec<String> = cache
                 .containers
                 .iter()
-                .filter(|(_, e)| e.rec.sandbox_id == id && e.exited.is_none() && e.started.is_some())
+                .filter(|(_, e)| {
+                    e.rec.sandbox_id == id && e.exited.is_none() && e.started.is_some()
+                })
                 .map(|(cid, _)| cid.clone())
                 .collect();
             (rec, containers)
@@ -581,12 +670,19 @@ impl Inner {
         self.stop_sandbox(id).await?;
         let containers: Vec<String> = {
             let cache = self.cache.lock();
-            cache.containers.iter().filter(|(_, e)| e.rec.sandbox_id == id).map(|(cid, _)| cid.clone()).collect()
+            cache
+                .containers
+                .iter()
+                .filter(|(_, e)| e.rec.sandbox_id == id)
+                .map(|(cid, _)| cid.clone())
+                .collect()
         };
         for cid in containers {
             self.remove_container(&cid).await?;
         }
-        let Some(rec) = self.cache.lock().sandboxes.remove(id) else { return Ok(()) };
+        let Some(rec) = self.cache.lock().sandboxes.remove(id) else {
+            return Ok(());
+        };
         if let Some(h) = self.watches.lock().remove(id) {
             h.abort();
         }
@@ -597,40 +693,66 @@ impl Inner {
         }
         if let Some(cg) = &self.cgroups {
             // Another sandbox of the same pod may still hold the pod's cgroup.
-            let still_used = self.cache.lock().sandboxes.values().any(|s| s.pod_uid == rec.pod_uid);
+            let still_used = self
+                .cache
+                .lock()
+                .sandboxes
+                .values()
+                .any(|s| s.pod_uid == rec.pod_uid);
             if !still_used {
                 let _ = cg.remove_pod(&rec.pod_uid);
             }
         }
         let dir = self.sandbox_dir(id);
-        std::fs::remove_dir_all(&dir).map_err(|e| err_other(format!("removing {}: {e}", dir.display())))?;
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| err_other(format!("removing {}: {e}", dir.display())))?;
         Ok(())
     }
 
     fn create_container(&self, sandbox: &str, config: ContainerConfig) -> Result<ContainerId> {
         let sb = match self.cache.lock().sandboxes.get(sandbox) {
             Some(s) if !s.stopped => s.clone(),
-            Some(_) => return Err(RuntimeError::CreateFailed(format!("sandbox {sandbox} is not ready"))),
+            Some(_) => {
+                return Err(RuntimeError::CreateFailed(format!(
+                    "sandbox {sandbox} is not ready"
+                )));
+            }
             None => return Err(RuntimeError::SandboxNotFound(sandbox.to_owned())),
         };
         if config.argv.first().is_none_or(String::is_empty) {
-            return Err(RuntimeError::CreateFailed(format!("container {}: no command specified", config.name)));
+            return Err(RuntimeError::CreateFailed(format!(
+                "container {}: no command specified",
+                config.name
+            )));
         }
         let id = state::new_id();
         let dir = self.container_dir(&id);
         let fail = |msg: String| RuntimeError::CreateFailed(msg);
-        std::fs::create_dir_all(&dir).map_err(|e| fail(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| fail(format!("creating {}: {e}", dir.display())))?;
         let result = (|| {
-            std::fs::write(dir.join(shim::TERMINATION_LOG), b"")
-                .map_err(|e| format!("creating the termination message file in {}: {e}", dir.display()))?;
+            std::fs::write(dir.join(shim::TERMINATION_LOG), b"").map_err(|e| {
+                format!(
+                    "creating the termination message file in {}: {e}",
+                    dir.display()
+                )
+            })?;
             let cgroup = match (&self.cgroups, sb.isolated) {
-                (Some(cg), true) => cg.create(&sb.pod_uid, &id, &config.resources).map_err(|e| e.to_string())?,
+                (Some(cg), true) => cg
+                    .create(&sb.pod_uid, &id, &config.resources)
+                    .map_err(|e| e.to_string())?,
                 _ => CgroupPaths::default(),
             };
             let mut config = config;
             config.env = container_env(&config, &sb.hostname, sb.host_network);
-            config.labels.entry(labels::POD_UID.to_owned()).or_insert_with(|| sb.pod_uid.clone());
-            config.labels.entry(labels::CONTAINER_NAME.to_owned()).or_insert_with(|| config.name.clone());
+            config
+                .labels
+                .entry(labels::POD_UID.to_owned())
+                .or_insert_with(|| sb.pod_uid.clone());
+            config
+                .labels
+                .entry(labels::CONTAINER_NAME.to_owned())
+                .or_insert_with(|| config.name.clone());
             let own = sb.isolated && !sb.host_network;
             let rec = ContainerRecord {
                 id: id.clone(),
@@ -640,7 +762,12 @@ impl Inner {
                 created_at: now_nanos(),
                 isolated: sb.isolated,
                 sandbox_init: sb.init,
-                join: JoinNamespaces { net: own, uts: own, ipc: sb.isolated, pid: sb.isolated },
+                join: JoinNamespaces {
+                    net: own,
+                    uts: own,
+                    ipc: sb.isolated,
+                    pid: sb.isolated,
+                },
                 cgroup,
             };
             state::write_json(&dir.join(CONTAINER_FILE), &rec).map_err(|e| e.to_string())?;
@@ -648,7 +775,14 @@ impl Inner {
         })();
         match result {
             Ok(rec) => {
-                self.cache.lock().containers.insert(id.clone(), Entry { rec, started: None, exited: None });
+                self.cache.lock().containers.insert(
+                    id.clone(),
+                    Entry {
+                        rec,
+                        started: None,
+                        exited: None,
+                    },
+                );
                 Ok(id)
             }
             Err(msg) => {
@@ -664,15 +798,26 @@ impl Inner {
     async fn start_container(self: &Arc<Self>, id: &str) -> Result<()> {
         let pod_uid = match self.cache.lock().containers.get(id) {
             Some(e) if e.started.is_none() && e.exited.is_none() => e.rec.pod_uid.clone(),
-            Some(_) => return Err(RuntimeError::StartFailed(format!("container {id} is not in the created state"))),
+            Some(_) => {
+                return Err(RuntimeError::StartFailed(format!(
+                    "container {id} is not in the created state"
+                )));
+            }
             None => return Err(RuntimeError::ContainerNotFound(id.to_owned())),
         };
         let dir = self.container_dir(id);
         let answer = self
-            .run_shim(&["start".into(), dir.as_os_str().to_owned()], Duration::from_secs(60))
+            .run_shim(
+                &["start".into(), dir.as_os_str().to_owned()],
+                Duration::from_secs(60),
+            )
             .await;
-        let started = state::read_json::<Started>(&dir.join(STARTED_FILE)).ok().flatten();
-        let exited = state::read_json::<Exited>(&dir.join(EXITED_FILE)).ok().flatten();
+        let started = state::read_json::<Started>(&dir.join(STARTED_FILE))
+            .ok()
+            .flatten();
+        let exited = state::read_json::<Exited>(&dir.join(EXITED_FILE))
+            .ok()
+            .flatten();
         let failure = match &answer {
             Ok(out) => {
                 let out = String::from_utf8_lossy(out);
@@ -696,11 +841,18 @@ impl Inner {
             }
             return Err(RuntimeError::StartFailed(msg));
         }
-        let Some(started) = started else { return Err(RuntimeError::StartFailed(format!("container {id}: no start recorded"))) };
+        let Some(started) = started else {
+            return Err(RuntimeError::StartFailed(format!(
+                "container {id}: no start recorded"
+            )));
+        };
         if let Some(e) = self.cache.lock().containers.get_mut(id) {
             e.started = Some(started);
         }
-        let _ = self.events.send(RuntimeEvent::ContainerStarted { id: id.to_owned(), pod_uid });
+        let _ = self.events.send(RuntimeEvent::ContainerStarted {
+            id: id.to_owned(),
+            pod_uid,
+        });
         self.watch_container(id, started.supervisor);
         Ok(())
     }
@@ -708,7 +860,10 @@ impl Inner {
     async fn stop_container(&self, id: &str, grace: Duration) -> Result<()> {
         let started = {
             let cache = self.cache.lock();
-            let e = cache.containers.get(id).ok_or_else(|| RuntimeError::ContainerNotFound(id.to_owned()))?;
+            let e = cache
+                .containers
+                .get(id)
+                .ok_or_else(|| RuntimeError::ContainerNotFound(id.to_owned()))?;
             if e.exited.is_some() {
                 return Ok(());
             }
@@ -734,7 +889,10 @@ impl Inner {
             }
         }
         if !gone {
-            return Err(err_other(format!("container {id} did not stop: its supervisor (pid {}) still runs", started.supervisor.pid)));
+            return Err(err_other(format!(
+                "container {id} did not stop: its supervisor (pid {}) still runs",
+                started.supervisor.pid
+            )));
         }
         self.container_ended(id);
         Ok(())
@@ -743,21 +901,28 @@ impl Inner {
     async fn remove_container(&self, id: &str) -> Result<()> {
         let e = {
             let cache = self.cache.lock();
-            cache.containers.get(id).cloned().ok_or_else(|| RuntimeError::ContainerNotFound(id.to_owned()))?
+            cache
+                .containers
+                .get(id)
+                .cloned()
+                .ok_or_else(|| RuntimeError::ContainerNotFound(id.to_owned()))?
         };
         if e.started.is_some() && e.exited.is_none() {
-            return Err(err_other(format!("container {id} is running: stop it first")));
+            return Err(err_other(format!(
+                "container {id} is running: stop it first"
+            )));
         }
         if let Some(h) = self.watches.lock().remove(id) {
             h.abort();
         }
-        if let Some(cg) = self.cgroups.as_ref().filter(|_| e.rec.isolated) {
-            if let Err(err) = cg.remove(&e.rec.pod_uid, id) {
-                tracing::warn!(container = %id, error = %err, "removing the container's cgroup");
-            }
+        if let Some(cg) = self.cgroups.as_ref().filter(|_| e.rec.isolated)
+            && let Err(err) = cg.remove(&e.rec.pod_uid, id)
+        {
+            tracing::warn!(container = %id, error = %err, "removing the container's cgroup");
         }
         let dir = self.container_dir(id);
-        std::fs::remove_dir_all(&dir).map_err(|err| err_other(format!("removing {}: {err}", dir.display())))?;
+        std::fs::remove_dir_all(&dir)
+            .map_err(|err| err_other(format!("removing {}: {err}", dir.display())))?;
         self.cache.lock().containers.remove(id);
         Ok(())
     }
@@ -768,7 +933,11 @@ impl Inner {
             (Some(_), None) => ContainerState::Running,
             (None, None) => ContainerState::Created,
         };
-        let started_at = e.exited.as_ref().and_then(|x| x.started_at).or(e.started.map(|s| s.started_at));
+        let started_at = e
+            .exited
+            .as_ref()
+            .and_then(|x| x.started_at)
+            .or(e.started.map(|s| s.started_at));
         let c = &e.rec.config;
         ContainerStatus {
             id: e.rec.id.clone(),
@@ -782,24 +951,45 @@ impl Inner {
             finished_at: e.exited.as_ref().map(|x| timestamp(x.finished_at)),
             exit_code: e.exited.as_ref().map(|x| x.exit.exit_code),
             signal: e.exited.as_ref().and_then(|x| x.exit.signal),
-            reason: e.exited.as_ref().map(|x| x.exit.reason.clone()).unwrap_or_default(),
-            message: e.exited.as_ref().map(|x| x.exit.message.clone()).unwrap_or_default(),
+            reason: e
+                .exited
+                .as_ref()
+                .map(|x| x.exit.reason.clone())
+                .unwrap_or_default(),
+            message: e
+                .exited
+                .as_ref()
+                .map(|x| x.exit.message.clone())
+                .unwrap_or_default(),
             log_path: c.log_path.clone(),
             labels: c.labels.clone(),
         }
     }
 
-    async fn exec_sync(&self, id: &str, argv: Vec<String>, timeout: Duration) -> Result<ExecResult> {
+    async fn exec_sync(
+        &self,
+        id: &str,
+        argv: Vec<String>,
+        timeout: Duration,
+    ) -> Result<ExecResult> {
         match self.cache.lock().containers.get(id) {
             Some(e) if e.started.is_some() && e.exited.is_none() => {}
             Some(_) => return Err(err_other(format!("container {id} is not running"))),
             None => return Err(RuntimeError::ContainerNotFound(id.to_owned())),
         }
         if argv.first().is_none_or(String::is_empty) {
-            return Err(RuntimeError::StartFailed("exec: no command specified".to_owned()));
+            return Err(RuntimeError::StartFailed(
+                "exec: no command specified".to_owned(),
+            ));
         }
-        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut args: Vec<OsString> = vec!["exec".into(), self.container_dir(id).into_os_string(), ms.to_string().into()];
+        let ms = u64::try_from(timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut args: Vec<OsString> = vec![
+            "exec".into(),
+            self.container_dir(id).into_os_string(),
+            ms.to_string().into(),
+        ];
         args.extend(argv.iter().map(OsString::from));
         // The supervisor enforces the timeout; this one only catches a supervisor that hangs.
         let out = self
@@ -807,7 +997,12 @@ impl Inner {
             .await
             .map_err(RuntimeError::Other)?;
         match shim::ExecOutput::decode(&out) {
-            Ok(o) => Ok(ExecResult { exit_code: o.exit_code, stdout: o.stdout, stderr: o.stderr, timed_out: o.timed_out }),
+            Ok(o) => Ok(ExecResult {
+                exit_code: o.exit_code,
+                stdout: o.stdout,
+                stderr: o.stderr,
+                timed_out: o.timed_out,
+            }),
             Err(msg) if msg.starts_with("exec: ") => Err(RuntimeError::StartFailed(msg)),
             Err(msg) => Err(RuntimeError::Other(msg)),
         }
@@ -817,7 +1012,11 @@ impl Inner {
 /// The container's environment: the defaults a container runtime adds (as containerd and
 /// runc do from the image and the sandbox: `PATH`, `HOSTNAME`, `HOME`) unless set, then the
 /// configured variables in order.
-fn container_env(config: &ContainerConfig, hostname: &str, host_network: bool) -> Vec<(String, String)> {
+fn container_env(
+    config: &ContainerConfig,
+    hostname: &str,
+    host_network: bool,
+) -> Vec<(String, String)> {
     let has = |k: &str| config.env.iter().any(|(n, _)| n == k);
     let mut env = Vec::new();
     if !has("PATH") {
@@ -825,7 +1024,9 @@ fn container_env(config: &ContainerConfig, hostname: &str, host_network: bool) -
     }
     if !has("HOSTNAME") {
         let name = if host_network {
-            std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_owned()).unwrap_or_default()
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default()
         } else {
             hostname.to_owned()
         };
@@ -849,7 +1050,11 @@ impl Runtime for ProcessRuntime {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             isolation: self.inner.isolation,
             isolation_message: self.inner.isolation_message.clone(),
-            node_pod_ip: self.inner.net.as_ref().map(|_| IpAddr::V4(self.inner.pod_net.gateway())),
+            node_pod_ip: self
+                .inner
+                .net
+                .as_ref()
+                .map(|_| IpAddr::V4(self.inner.pod_net.gateway())),
         }
     }
 
@@ -871,12 +1076,20 @@ impl Runtime for ProcessRuntime {
     fn list_sandboxes(&self) -> BoxFuture<'_, Result<Vec<SandboxStatus>>> {
         async move {
             let cache = self.inner.cache.lock();
-            Ok(cache.sandboxes.values().map(|s| self.inner.sandbox_status(s)).collect())
+            Ok(cache
+                .sandboxes
+                .values()
+                .map(|s| self.inner.sandbox_status(s))
+                .collect())
         }
         .boxed()
     }
 
-    fn create_container(&self, sandbox: &str, config: &ContainerConfig) -> BoxFuture<'_, Result<ContainerId>> {
+    fn create_container(
+        &self,
+        sandbox: &str,
+        config: &ContainerConfig,
+    ) -> BoxFuture<'_, Result<ContainerId>> {
         let sandbox = sandbox.to_owned();
         let config = config.clone();
         async move { self.inner.create_container(&sandbox, config) }.boxed()
@@ -900,7 +1113,11 @@ impl Runtime for ProcessRuntime {
     fn list_containers(&self) -> BoxFuture<'_, Result<Vec<ContainerStatus>>> {
         async move {
             let cache = self.inner.cache.lock();
-            Ok(cache.containers.values().map(Inner::container_status).collect())
+            Ok(cache
+                .containers
+                .values()
+                .map(Inner::container_status)
+                .collect())
         }
         .boxed()
     }
@@ -909,12 +1126,21 @@ impl Runtime for ProcessRuntime {
         let id = id.to_owned();
         async move {
             let cache = self.inner.cache.lock();
-            cache.containers.get(&id).map(Inner::container_status).ok_or(RuntimeError::ContainerNotFound(id))
+            cache
+                .containers
+                .get(&id)
+                .map(Inner::container_status)
+                .ok_or(RuntimeError::ContainerNotFound(id))
         }
         .boxed()
     }
 
-    fn exec_sync(&self, id: &str, argv: &[String], timeout: Duration) -> BoxFuture<'_, Result<ExecResult>> {
+    fn exec_sync(
+        &self,
+        id: &str,
+        argv: &[String],
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<ExecResult>> {
         let id = id.to_owned();
         let argv = argv.to_vec();
         async move { self.inner.exec_sync(&id, argv, timeout).await }.boxed()

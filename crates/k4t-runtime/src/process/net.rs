@@ -44,11 +44,23 @@ impl HostNetwork {
     pub fn new(bridge: &str, net: Ipv4Net) -> std::io::Result<Self> {
         let (conn, handle, _) = rtnetlink::new_connection()?;
         tokio::spawn(conn);
-        Ok(HostNetwork { handle, bridge: bridge.to_owned(), net })
+        Ok(HostNetwork {
+            handle,
+            bridge: bridge.to_owned(),
+            net,
+        })
     }
 
     async fn link_index(&self, name: &str) -> Result<Option<u32>, String> {
-        match self.handle.link().get().match_name(name).execute().try_next().await {
+        match self
+            .handle
+            .link()
+            .get()
+            .match_name(name)
+            .execute()
+            .try_next()
+            .await
+        {
             Ok(Some(link)) => Ok(Some(link.header.index)),
             Ok(None) => Ok(None),
             Err(e) if errno(&e) == Some(ENODEV) => Ok(None),
@@ -62,7 +74,13 @@ impl HostNetwork {
         let index = match self.link_index(&self.bridge).await? {
             Some(i) => i,
             None => {
-                match self.handle.link().add(LinkBridge::new(&self.bridge).build()).execute().await {
+                match self
+                    .handle
+                    .link()
+                    .add(LinkBridge::new(&self.bridge).build())
+                    .execute()
+                    .await
+                {
                     Err(e) if errno(&e) != Some(EEXIST) => {
                         return Err(format!("creating bridge {}: {e}", self.bridge));
                     }
@@ -74,9 +92,18 @@ impl HostNetwork {
             }
         };
         let gw = self.net.gateway();
-        match self.handle.address().add(index, IpAddr::V4(gw), self.net.prefix).execute().await {
+        match self
+            .handle
+            .address()
+            .add(index, IpAddr::V4(gw), self.net.prefix)
+            .execute()
+            .await
+        {
             Err(e) if errno(&e) != Some(EEXIST) => {
-                return Err(format!("adding {gw}/{} to {}: {e}", self.net.prefix, self.bridge));
+                return Err(format!(
+                    "adding {gw}/{} to {}: {e}",
+                    self.net.prefix, self.bridge
+                ));
             }
             _ => {}
         }
@@ -90,14 +117,24 @@ impl HostNetwork {
     }
 
     /// Connects the network namespace of `pid` to the bridge with address `ip`.
-    pub async fn attach(&self, bridge_index: u32, pid: u32, host_veth: &str, ip: Ipv4Addr) -> Result<(), String> {
+    pub async fn attach(
+        &self,
+        bridge_index: u32,
+        pid: u32,
+        host_veth: &str,
+        ip: Ipv4Addr,
+    ) -> Result<(), String> {
         // The pod end is created directly in the pod's namespace, so its name never clashes
         // with the host's interfaces.
-        let peer = LinkMessageBuilder::<LinkUnspec>::new().name(POD_INTERFACE.to_owned()).setns_by_pid(pid).build();
-        let veth: LinkMessage = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
-            .name(host_veth.to_owned())
-            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+        let peer = LinkMessageBuilder::<LinkUnspec>::new()
+            .name(POD_INTERFACE.to_owned())
+            .setns_by_pid(pid)
             .build();
+        let veth: LinkMessage =
+            LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
+                .name(host_veth.to_owned())
+                .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+                .build();
         self.handle
             .link()
             .add(veth)
@@ -110,7 +147,12 @@ impl HostNetwork {
             .ok_or_else(|| format!("veth {host_veth} vanished after creation"))?;
         self.handle
             .link()
-            .set(LinkUnspec::new_with_index(index).controller(bridge_index).up().build())
+            .set(
+                LinkUnspec::new_with_index(index)
+                    .controller(bridge_index)
+                    .up()
+                    .build(),
+            )
             .execute()
             .await
             .map_err(|e| format!("attaching {host_veth} to {}: {e}", self.bridge))?;
@@ -121,7 +163,9 @@ impl HostNetwork {
     /// Deletes the host end of a pod's veth pair (the pod end goes with it); a missing link
     /// is fine (its namespace is gone, which deleted the pair).
     pub async fn detach(&self, host_veth: &str) -> Result<(), String> {
-        let Some(index) = self.link_index(host_veth).await? else { return Ok(()) };
+        let Some(index) = self.link_index(host_veth).await? else {
+            return Ok(());
+        };
         match self.handle.link().del(index).execute().await {
             Err(e) if errno(&e) != Some(ENODEV) => Err(format!("deleting {host_veth}: {e}")),
             _ => Ok(()),
@@ -155,12 +199,15 @@ impl PodNetns {
                     k4t_sys::setns(ns.as_fd(), k4t_sys::Namespace::Net)
                         .map_err(|e| format!("entering the pod's network namespace: {e}"))?;
                     let _guard = rt.enter();
-                    rtnetlink::new_connection().map_err(|e| format!("netlink socket in the pod: {e}"))
+                    rtnetlink::new_connection()
+                        .map_err(|e| format!("netlink socket in the pod: {e}"))
                 })();
                 let _ = tx.send(result);
             })
             .map_err(|e| format!("starting a thread: {e}"))?;
-        let (conn, handle, _) = rx.await.map_err(|_| "the namespace thread died".to_owned())??;
+        let (conn, handle, _) = rx
+            .await
+            .map_err(|_| "the namespace thread died".to_owned())??;
         tokio::spawn(conn);
         Ok(PodNetns { handle })
     }
@@ -196,7 +243,10 @@ impl PodNetns {
             .execute()
             .await
             .map_err(|e| format!("bringing {POD_INTERFACE} up: {e}"))?;
-        let route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(net.gateway()).output_interface(index).build();
+        let route = RouteMessageBuilder::<Ipv4Addr>::new()
+            .gateway(net.gateway())
+            .output_interface(index)
+            .build();
         self.handle
             .route()
             .add(route)

@@ -41,7 +41,8 @@ pub fn home_dir(passwd: &str, uid: u32) -> String {
         .lines()
         .find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 6 && f[2].parse::<u32>().ok()? == uid && !f[5].is_empty()).then(|| f[5].to_owned())
+            (f.len() >= 6 && f[2].parse::<u32>().ok()? == uid && !f[5].is_empty())
+                .then(|| f[5].to_owned())
         })
         .unwrap_or_else(|| "/".to_owned())
 }

@@ -33,8 +33,8 @@ use super::exit::{self, Ended, Exit};
 use super::log::{self as crilog, LineSplitter, Stream};
 use super::procfs;
 use super::state::{
-    self, CONTAINER_FILE, ContainerRecord, EXITED_FILE, Exited, ProcRef, SANDBOX_FILE, SHIM_LOG, STARTED_FILE,
-    SandboxRecord, Started,
+    self, CONTAINER_FILE, ContainerRecord, EXITED_FILE, Exited, ProcRef, SANDBOX_FILE, SHIM_LOG,
+    STARTED_FILE, SandboxRecord, Started,
 };
 use crate::ContainerConfig;
 
@@ -50,11 +50,20 @@ const TERMINATION_MESSAGE_LIMIT: usize = 4096;
 /// The supervisor's entry point: `args` are the arguments after `shim`. Returns the exit code.
 /// Call it before starting any thread (no tokio runtime, no logger).
 pub fn shim_main(args: &[OsString]) -> i32 {
-    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["sandbox", dir] => sandbox(Path::new(dir)),
         ["start", dir] => start(Path::new(dir)),
-        ["exec", dir, timeout_ms, argv @ ..] if !argv.is_empty() => match timeout_ms.parse::<u64>() {
+        ["exec", dir, timeout_ms, argv @ ..] if !argv.is_empty() => match timeout_ms.parse::<u64>()
+        {
             Ok(ms) => exec(Path::new(dir), ms, &args[3..]),
             Err(_) => Err(format!("invalid timeout {timeout_ms:?}")),
         },
@@ -81,7 +90,10 @@ fn now() -> i64 {
 
 /// Sleeps without `std::thread::sleep` (which the project reserves for tokio's clock).
 fn pause(ms: u64) {
-    let ts = rustix::time::Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 };
+    let ts = rustix::time::Timespec {
+        tv_sec: (ms / 1000) as i64,
+        tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+    };
     let _ = rustix::event::poll(&mut [], Some(&ts));
 }
 
@@ -95,7 +107,11 @@ fn monotonic_ms() -> u64 {
 fn detach_stdio(log: Option<&Path>) -> io::Result<()> {
     let null = File::options().read(true).write(true).open("/dev/null")?;
     let out = match log {
-        Some(p) => File::options().create(true).append(true).open(p).unwrap_or(null.try_clone()?),
+        Some(p) => File::options()
+            .create(true)
+            .append(true)
+            .open(p)
+            .unwrap_or(null.try_clone()?),
         None => null.try_clone()?,
     };
     rustix::stdio::dup2_stdin(&null)?;
@@ -126,8 +142,14 @@ fn sandbox(dir: &Path) -> Result<i32, String> {
         .ok_or_else(|| format!("no sandbox record in {}", dir.display()))?;
     let _ = rustix::process::setsid();
     let own_net = !rec.host_network;
-    k4t_sys::unshare(Namespaces { net: own_net, uts: own_net, ipc: true, pid: true, mount: false })
-        .map_err(|e| format!("creating the pod's namespaces: {e}"))?;
+    k4t_sys::unshare(Namespaces {
+        net: own_net,
+        uts: own_net,
+        ipc: true,
+        pid: true,
+        mount: false,
+    })
+    .map_err(|e| format!("creating the pod's namespaces: {e}"))?;
     if own_net && !rec.hostname.is_empty() {
         rustix::system::sethostname(rec.hostname.as_bytes())
             .map_err(|e| format!("setting the hostname {:?}: {e}", rec.hostname))?;
@@ -153,8 +175,8 @@ fn start(dir: &Path) -> Result<i32, String> {
     let rec: ContainerRecord = state::read_json(&dir.join(CONTAINER_FILE))
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no container record in {}", dir.display()))?;
-    let (report_r, report_w) =
-        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| format!("creating a pipe: {e}"))?;
+    let (report_r, report_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| format!("creating a pipe: {e}"))?;
     match k4t_sys::fork().map_err(|e| format!("starting the supervisor: {e}"))? {
         Fork::Parent(_) => {
             drop(report_w);
@@ -189,7 +211,10 @@ fn supervise(dir: &Path, rec: &ContainerRecord, mut report: File) -> i32 {
     let _ = rustix::process::setsid();
     let _ = detach_stdio(Some(&dir.join(SHIM_LOG)));
     let me = rustix::process::getpid().as_raw_nonzero().get();
-    let supervisor = ProcRef { pid: me, start: procfs::start_time(me).unwrap_or(0) };
+    let supervisor = ProcRef {
+        pid: me,
+        start: procfs::start_time(me).unwrap_or(0),
+    };
     let mut log = match open_log(&rec.config.log_path) {
         Ok(f) => f,
         Err(msg) => return start_failed(dir, &mut report, msg),
@@ -205,7 +230,11 @@ fn supervise(dir: &Path, rec: &ContainerRecord, mut report: File) -> i32 {
     drop(report);
     let started_at = launched.started.started_at;
     let exit = watch(dir, rec, launched, &mut log);
-    let exited = Exited { exit, started_at: Some(started_at), finished_at: now() };
+    let exited = Exited {
+        exit,
+        started_at: Some(started_at),
+        finished_at: now(),
+    };
     if let Err(e) = state::write_json(&dir.join(EXITED_FILE), &exited) {
         eprintln!("{e}");
         return 1;
@@ -214,7 +243,11 @@ fn supervise(dir: &Path, rec: &ContainerRecord, mut report: File) -> i32 {
 }
 
 fn start_failed(dir: &Path, report: &mut File, msg: String) -> i32 {
-    let exited = Exited { exit: exit::start_error(msg.clone()), started_at: None, finished_at: now() };
+    let exited = Exited {
+        exit: exit::start_error(msg.clone()),
+        started_at: None,
+        finished_at: now(),
+    };
     if let Err(e) = state::write_json(&dir.join(EXITED_FILE), &exited) {
         eprintln!("{e}");
     }
@@ -224,10 +257,14 @@ fn start_failed(dir: &Path, report: &mut File, msg: String) -> i32 {
 
 fn open_log(path: &Path) -> Result<File, String> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| format!("creating the log directory {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("creating the log directory {}: {e}", parent.display()))?;
     }
     if path.as_os_str().is_empty() {
-        return File::options().write(true).open("/dev/null").map_err(|e| e.to_string());
+        return File::options()
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| e.to_string());
     }
     File::options()
         .create(true)
@@ -262,12 +299,20 @@ fn env_strings(config: &ContainerConfig) -> Result<Vec<CString>, String> {
     config
         .env
         .iter()
-        .map(|(k, v)| CString::new(format!("{k}={v}")).map_err(|_| format!("environment variable {k} contains a NUL byte")))
+        .map(|(k, v)| {
+            CString::new(format!("{k}={v}"))
+                .map_err(|_| format!("environment variable {k} contains a NUL byte"))
+        })
         .collect()
 }
 
 fn path_env(config: &ContainerConfig) -> Option<String> {
-    config.env.iter().rev().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone())
+    config
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
 }
 
 fn credentials(config: &ContainerConfig) -> Option<(u32, u32)> {
@@ -276,7 +321,10 @@ fn credentials(config: &ContainerConfig) -> Option<(u32, u32)> {
     }
     let uid = config.run_as_user.unwrap_or(0);
     let gid = config.run_as_group.unwrap_or_else(|| {
-        procfs::primary_gid(&std::fs::read_to_string("/etc/passwd").unwrap_or_default(), uid)
+        procfs::primary_gid(
+            &std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
+            uid,
+        )
     });
     Some((uid, gid))
 }
@@ -295,11 +343,21 @@ fn ensure_target(source_is_dir: bool, target: &Path) -> Result<(), String> {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(fail)?;
         }
-        File::options().create(true).append(true).open(target).map(drop).map_err(fail)
+        File::options()
+            .create(true)
+            .append(true)
+            .open(target)
+            .map(drop)
+            .map_err(fail)
     }
 }
 
-fn prepare(dir: &Path, rec: &ContainerRecord, pid_ns_of: Option<i32>, errors_w: OwnedFd) -> Result<Setup, String> {
+fn prepare(
+    dir: &Path,
+    rec: &ContainerRecord,
+    pid_ns_of: Option<i32>,
+    errors_w: OwnedFd,
+) -> Result<Setup, String> {
     let config = &rec.config;
     if config.argv.is_empty() {
         return Err("no command specified".to_owned());
@@ -310,7 +368,11 @@ fn prepare(dir: &Path, rec: &ContainerRecord, pid_ns_of: Option<i32>, errors_w: 
         mounts: None,
         tty: config.tty,
         credentials: credentials(config),
-        cwd: config.working_dir.clone().filter(|w| !w.is_empty()).unwrap_or_else(|| "/".to_owned()),
+        cwd: config
+            .working_dir
+            .clone()
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".to_owned()),
         argv: config.argv.clone(),
         env: env_strings(config)?,
         path_env: path_env(config),
@@ -330,18 +392,27 @@ fn prepare(dir: &Path, rec: &ContainerRecord, pid_ns_of: Option<i32>, errors_w: 
                 }
             }
         }
-        let mut binds: Vec<(PathBuf, PathBuf, bool)> =
-            config.mounts.iter().map(|m| (m.host_path.clone(), m.container_path.clone(), m.read_only)).collect();
+        let mut binds: Vec<(PathBuf, PathBuf, bool)> = config
+            .mounts
+            .iter()
+            .map(|m| (m.host_path.clone(), m.container_path.clone(), m.read_only))
+            .collect();
         for (host, _, _) in &binds {
             std::fs::metadata(host).map_err(|e| format!("mount source {}: {e}", host.display()))?;
         }
         // The termination message file is the container's own, wherever its path points.
-        if let Some(path) = config.termination_message_path.as_deref().filter(|p| !p.is_empty())
+        if let Some(path) = config
+            .termination_message_path
+            .as_deref()
+            .filter(|p| !p.is_empty())
             && host_path_of(config, Path::new(path)).is_none()
         {
             binds.push((dir.join(TERMINATION_LOG), PathBuf::from(path), false));
         }
-        setup.mounts = Some(MountPlan { proc: pid_ns_of.is_some(), binds });
+        setup.mounts = Some(MountPlan {
+            proc: pid_ns_of.is_some(),
+            binds,
+        });
     }
     Ok(setup)
 }
@@ -362,17 +433,33 @@ fn child_setup(s: &mut Setup) -> io::Result<()> {
             .map_err(|e| fail(&s.errors, format!("setting the controlling terminal: {e}")))?;
     }
     for (file, ns) in &s.join {
-        k4t_sys::setns(file.as_fd(), *ns).map_err(|e| fail(&s.errors, format!("joining the pod's {ns:?} namespace: {e}")))?;
+        k4t_sys::setns(file.as_fd(), *ns).map_err(|e| {
+            fail(
+                &s.errors,
+                format!("joining the pod's {ns:?} namespace: {e}"),
+            )
+        })?;
     }
     if let Some(plan) = &s.mounts {
         mount_all(plan).map_err(|msg| fail(&s.errors, msg))?;
     }
     if let Some((uid, gid)) = s.credentials {
-        k4t_sys::set_credentials(uid, gid, &[gid])
-            .map_err(|e| fail(&s.errors, format!("setting user {uid} and group {gid}: {e}")))?;
+        k4t_sys::set_credentials(uid, gid, &[gid]).map_err(|e| {
+            fail(
+                &s.errors,
+                format!("setting user {uid} and group {gid}: {e}"),
+            )
+        })?;
     }
     std::env::set_current_dir(&s.cwd).map_err(|e| {
-        fail(&s.errors, format!("chdir to cwd (\"{}\") set in config.json failed: {}", s.cwd, errno_text(&e)))
+        fail(
+            &s.errors,
+            format!(
+                "chdir to cwd (\"{}\") set in config.json failed: {}",
+                s.cwd,
+                errno_text(&e)
+            ),
+        )
     })?;
     let program = &s.argv[0];
     let Some(path) = procfs::lookup_path(program, s.path_env.as_deref()) else {
@@ -385,7 +472,8 @@ fn child_setup(s: &mut Setup) -> io::Result<()> {
         };
         return Err(fail(&s.errors, msg));
     };
-    let cpath = CString::new(path.as_os_str().as_bytes()).map_err(|_| fail(&s.errors, "NUL in path".to_owned()))?;
+    let cpath = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| fail(&s.errors, "NUL in path".to_owned()))?;
     let argv: Vec<CString> = s
         .argv
         .iter()
@@ -393,7 +481,10 @@ fn child_setup(s: &mut Setup) -> io::Result<()> {
         .collect::<Result<_, _>>()
         .map_err(|_| fail(&s.errors, "an argument contains a NUL byte".to_owned()))?;
     let err = k4t_sys::execve(&cpath, &argv, &s.env);
-    Err(fail(&s.errors, format!("exec: \"{program}\": {}", errno_text(&err))))
+    Err(fail(
+        &s.errors,
+        format!("exec: \"{program}\": {}", errno_text(&err)),
+    ))
 }
 
 /// `No such file or directory (os error 2)` → `no such file or directory`, as Go prints it.
@@ -410,18 +501,26 @@ fn errno_text(e: &io::Error) -> String {
 fn mount_all(plan: &MountPlan) -> Result<(), String> {
     use rustix::fs::{CWD, FileType};
     use rustix::mount::{MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags};
-    k4t_sys::unshare(Namespaces { mount: true, ..Namespaces::default() })
-        .map_err(|e| format!("creating the mount namespace: {e}"))?;
+    k4t_sys::unshare(Namespaces {
+        mount: true,
+        ..Namespaces::default()
+    })
+    .map_err(|e| format!("creating the mount namespace: {e}"))?;
     // Nothing mounted in the container may propagate back to the host.
-    rustix::mount::mount_change("/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC)
-        .map_err(|e| format!("making / a downstream mount: {e}"))?;
+    rustix::mount::mount_change(
+        "/",
+        MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
+    )
+    .map_err(|e| format!("making / a downstream mount: {e}"))?;
     // The sources are cloned into detached mounts first: the private /tmp below would hide
     // those under /tmp.
     let sources = plan
         .binds
         .iter()
         .map(|(host, _, _)| {
-            let flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC | OpenTreeFlags::AT_RECURSIVE;
+            let flags = OpenTreeFlags::OPEN_TREE_CLONE
+                | OpenTreeFlags::OPEN_TREE_CLOEXEC
+                | OpenTreeFlags::AT_RECURSIVE;
             let tree = rustix::mount::open_tree(CWD, host, flags)
                 .map_err(|e| format!("mount source {}: {e}", host.display()))?;
             let is_dir = rustix::fs::fstat(&tree)
@@ -431,16 +530,34 @@ fn mount_all(plan: &MountPlan) -> Result<(), String> {
         })
         .collect::<Result<Vec<_>, String>>()?;
     if plan.proc {
-        rustix::mount::mount("proc", "/proc", "proc", MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC, None)
-            .map_err(|e| format!("mounting /proc: {e}"))?;
+        rustix::mount::mount(
+            "proc",
+            "/proc",
+            "proc",
+            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+            None,
+        )
+        .map_err(|e| format!("mounting /proc: {e}"))?;
     }
-    rustix::mount::mount("tmpfs", "/tmp", "tmpfs", MountFlags::NOSUID | MountFlags::NODEV, c"mode=1777")
-        .map_err(|e| format!("mounting a private /tmp: {e}"))?;
+    rustix::mount::mount(
+        "tmpfs",
+        "/tmp",
+        "tmpfs",
+        MountFlags::NOSUID | MountFlags::NODEV,
+        c"mode=1777",
+    )
+    .map_err(|e| format!("mounting a private /tmp: {e}"))?;
     for ((host, target, read_only), (tree, is_dir)) in plan.binds.iter().zip(&sources) {
         // Created here, in the container's view: a target under /tmp lands in its own /tmp.
         ensure_target(*is_dir, target)?;
-        rustix::mount::move_mount(tree, "", CWD, target, MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)
-            .map_err(|e| format!("mounting {} at {}: {e}", host.display(), target.display()))?;
+        rustix::mount::move_mount(
+            tree,
+            "",
+            CWD,
+            target,
+            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+        .map_err(|e| format!("mounting {} at {}: {e}", host.display(), target.display()))?;
         if *read_only {
             rustix::mount::mount_remount(target, MountFlags::BIND | MountFlags::RDONLY, c"")
                 .map_err(|e| format!("making {} read-only: {e}", target.display()))?;
@@ -453,18 +570,26 @@ fn mount_all(plan: &MountPlan) -> Result<(), String> {
 fn hook_error(errors_r: OwnedFd, fallback: &io::Error) -> String {
     let mut msg = String::new();
     let _ = File::from(errors_r).read_to_string(&mut msg);
-    if msg.is_empty() { fallback.to_string() } else { msg }
+    if msg.is_empty() {
+        fallback.to_string()
+    } else {
+        msg
+    }
 }
 
 fn launch(dir: &Path, rec: &ContainerRecord, supervisor: ProcRef) -> Result<Launched, String> {
     let config = &rec.config;
-    let pid_ns_of = rec.sandbox_init.filter(|_| rec.isolated && rec.join.pid).map(|p| p.pid);
+    let pid_ns_of = rec
+        .sandbox_init
+        .filter(|_| rec.isolated && rec.join.pid)
+        .map(|p| p.pid);
     // The hook's error pipe: the read end stays here, the hook gets the write end.
     let (errors_r, errors_w) = pipe()?;
     let mut setup = prepare(dir, rec, pid_ns_of, errors_w)?;
     if let Some(pid) = pid_ns_of {
         let f = ns_file(pid, "pid")?;
-        k4t_sys::setns(f.as_fd(), Namespace::Pid).map_err(|e| format!("joining the pod's PID namespace: {e}"))?;
+        k4t_sys::setns(f.as_fd(), Namespace::Pid)
+            .map_err(|e| format!("joining the pod's PID namespace: {e}"))?;
     }
 
     let mut cmd = Command::new(&config.argv[0]);
@@ -474,7 +599,11 @@ fn launch(dir: &Path, rec: &ContainerRecord, supervisor: ProcRef) -> Result<Laun
         cmd.stdin(Stdio::from(slave.try_clone().map_err(|e| e.to_string())?));
         cmd.stdout(Stdio::from(slave.try_clone().map_err(|e| e.to_string())?));
         cmd.stderr(Stdio::from(slave));
-        stdin = config.stdin.then(|| master.try_clone()).transpose().map_err(|e| e.to_string())?;
+        stdin = config
+            .stdin
+            .then(|| master.try_clone())
+            .transpose()
+            .map_err(|e| e.to_string())?;
         stdout = Some(master);
         stderr = None;
     } else {
@@ -503,20 +632,29 @@ fn launch(dir: &Path, rec: &ContainerRecord, supervisor: ProcRef) -> Result<Laun
     // The std handle would only try to reap on drop if asked to; the pidfd below is the watch.
     drop(child);
     let pid = Pid::from_raw(raw).ok_or("the container process has no pid")?;
-    let pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty()).map_err(|e| format!("pidfd_open: {e}"))?;
-    let process = ProcRef { pid: raw, start: procfs::start_time(raw).unwrap_or(0) };
+    let pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty())
+        .map_err(|e| format!("pidfd_open: {e}"))?;
+    let process = ProcRef {
+        pid: raw,
+        start: procfs::start_time(raw).unwrap_or(0),
+    };
     Ok(Launched {
         pid,
         pidfd,
         stdout,
         stderr,
         _stdin: stdin,
-        started: Started { supervisor, process, started_at: now() },
+        started: Started {
+            supervisor,
+            process,
+            started_at: now(),
+        },
     })
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
-    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| format!("creating a pipe: {e}"))
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| format!("creating a pipe: {e}"))
 }
 
 fn open_pty() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -526,7 +664,11 @@ fn open_pty() -> io::Result<(OwnedFd, OwnedFd)> {
     grantpt(&master)?;
     unlockpt(&master)?;
     let name = ptsname(&master, Vec::new())?;
-    let slave = rustix::fs::open(name.as_c_str(), OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())?;
+    let slave = rustix::fs::open(
+        name.as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
     Ok((master, slave))
 }
 
@@ -577,7 +719,10 @@ impl LogSink<'_> {
 
     fn finish(&mut self) {
         let ts = crilog::now_nanos();
-        for (stream, splitter) in [(Stream::Stdout, &mut self.out), (Stream::Stderr, &mut self.err)] {
+        for (stream, splitter) in [
+            (Stream::Stdout, &mut self.out),
+            (Stream::Stderr, &mut self.err),
+        ] {
             if let Some(e) = splitter.finish() {
                 let _ = crilog::write_entry(self.file, ts, stream, &e);
             }
@@ -588,14 +733,25 @@ impl LogSink<'_> {
 /// Copies output to the log until the process ends; then kills what is left of the
 /// container, drains the output, and works out the exit.
 fn watch(dir: &Path, rec: &ContainerRecord, l: Launched, log: &mut File) -> Exit {
-    let mut sink = LogSink { file: log, out: LineSplitter::default(), err: LineSplitter::default() };
-    let mut streams: Vec<(OwnedFd, Stream)> = [(l.stdout, Stream::Stdout), (l.stderr, Stream::Stderr)]
-        .into_iter()
-        .filter_map(|(fd, s)| fd.map(|fd| (fd, s)))
-        .collect();
+    let mut sink = LogSink {
+        file: log,
+        out: LineSplitter::default(),
+        err: LineSplitter::default(),
+    };
+    let mut streams: Vec<(OwnedFd, Stream)> =
+        [(l.stdout, Stream::Stdout), (l.stderr, Stream::Stderr)]
+            .into_iter()
+            .filter_map(|(fd, s)| fd.map(|fd| (fd, s)))
+            .collect();
     let mut buf = vec![0u8; 64 * 1024];
     let ended = loop {
-        let exited = pump(&mut streams, Some(l.pidfd.as_fd()), None, &mut buf, &mut |s, d| sink.write(s, d));
+        let exited = pump(
+            &mut streams,
+            Some(l.pidfd.as_fd()),
+            None,
+            &mut buf,
+            &mut |s, d| sink.write(s, d),
+        );
         if exited {
             break wait_exit(l.pid);
         }
@@ -608,11 +764,17 @@ fn watch(dir: &Path, rec: &ContainerRecord, l: Launched, log: &mut File) -> Exit
         if left == 0 {
             break;
         }
-        pump(&mut streams, None, Some(left), &mut buf, &mut |s, d| sink.write(s, d));
+        pump(&mut streams, None, Some(left), &mut buf, &mut |s, d| {
+            sink.write(s, d)
+        });
     }
     sink.finish();
     let _ = sink.file.flush();
-    let oom = if rec.isolated { rec.cgroup.oom_kills() } else { 0 };
+    let oom = if rec.isolated {
+        rec.cgroup.oom_kills()
+    } else {
+        0
+    };
     exit::exit_of(ended, oom, termination_message(dir, rec))
 }
 
@@ -625,7 +787,10 @@ fn pump(
     buf: &mut [u8],
     sink: &mut dyn FnMut(Stream, &[u8]),
 ) -> bool {
-    let mut fds: Vec<PollFd<'_>> = streams.iter().map(|(fd, _)| PollFd::new(fd, PollFlags::IN)).collect();
+    let mut fds: Vec<PollFd<'_>> = streams
+        .iter()
+        .map(|(fd, _)| PollFd::new(fd, PollFlags::IN))
+        .collect();
     if let Some(p) = pidfd {
         fds.push(PollFd::from_borrowed_fd(p, PollFlags::IN));
     }
@@ -683,7 +848,12 @@ fn kill_rest(rec: &ContainerRecord, pid: Pid) {
 /// `termination-log` file that the supervisor mounted there (without isolation, where nothing
 /// can be mounted, the path itself on the host).
 fn termination_message(dir: &Path, rec: &ContainerRecord) -> String {
-    let Some(path) = rec.config.termination_message_path.as_deref().filter(|p| !p.is_empty()) else {
+    let Some(path) = rec
+        .config
+        .termination_message_path
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    else {
         return String::new();
     };
     let host = match host_path_of(&rec.config, Path::new(path)) {
@@ -691,9 +861,13 @@ fn termination_message(dir: &Path, rec: &ContainerRecord) -> String {
         None if rec.isolated => dir.join(TERMINATION_LOG),
         None => PathBuf::from(path),
     };
-    let Ok(f) = File::open(host) else { return String::new() };
+    let Ok(f) = File::open(host) else {
+        return String::new();
+    };
     let mut data = Vec::new();
-    let _ = f.take(TERMINATION_MESSAGE_LIMIT as u64).read_to_end(&mut data);
+    let _ = f
+        .take(TERMINATION_MESSAGE_LIMIT as u64)
+        .read_to_end(&mut data);
     String::from_utf8_lossy(&data).into_owned()
 }
 
@@ -702,9 +876,19 @@ pub fn host_path_of(config: &ContainerConfig, path: &Path) -> Option<PathBuf> {
     config
         .mounts
         .iter()
-        .filter_map(|m| path.strip_prefix(&m.container_path).ok().map(|rest| (m, rest)))
+        .filter_map(|m| {
+            path.strip_prefix(&m.container_path)
+                .ok()
+                .map(|rest| (m, rest))
+        })
         .max_by_key(|(m, _)| m.container_path.components().count())
-        .map(|(m, rest)| if rest.as_os_str().is_empty() { m.host_path.clone() } else { m.host_path.join(rest) })
+        .map(|(m, rest)| {
+            if rest.as_os_str().is_empty() {
+                m.host_path.clone()
+            } else {
+                m.host_path.join(rest)
+            }
+        })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -745,7 +929,9 @@ impl ExecOutput {
         }
         let bad = || format!("unexpected output from the exec supervisor: {header:?}");
         let f: Vec<&str> = header.split(' ').collect();
-        let [ok, code, timed_out, n_out, n_err] = f.as_slice() else { return Err(bad()) };
+        let [ok, code, timed_out, n_out, n_err] = f.as_slice() else {
+            return Err(bad());
+        };
         if *ok != "ok" {
             return Err(bad());
         }
@@ -771,7 +957,10 @@ fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
     let started: Started = state::read_json(&dir.join(STARTED_FILE))
         .map_err(|e| e.to_string())?
         .ok_or("container is not running")?;
-    if state::read_json::<Exited>(&dir.join(EXITED_FILE)).map_err(|e| e.to_string())?.is_some() {
+    if state::read_json::<Exited>(&dir.join(EXITED_FILE))
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
         return Err("container is not running".to_owned());
     }
     verify(started.process, "container's process")?;
@@ -783,7 +972,12 @@ fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
         mounts: None,
         tty: false,
         credentials: credentials(&rec.config),
-        cwd: rec.config.working_dir.clone().filter(|w| !w.is_empty()).unwrap_or_else(|| "/".to_owned()),
+        cwd: rec
+            .config
+            .working_dir
+            .clone()
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".to_owned()),
         argv: argv.to_vec(),
         env: env_strings(&rec.config)?,
         path_env: path_env(&rec.config),
@@ -805,13 +999,16 @@ fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
         setup.join = join;
         if rec.join.pid {
             let f = ns_file(target, "pid")?;
-            k4t_sys::setns(f.as_fd(), Namespace::Pid).map_err(|e| format!("joining the pod's PID namespace: {e}"))?;
+            k4t_sys::setns(f.as_fd(), Namespace::Pid)
+                .map_err(|e| format!("joining the pod's PID namespace: {e}"))?;
         }
     }
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
     let mut cmd = Command::new(&argv[0]);
-    cmd.stdin(Stdio::null()).stdout(Stdio::from(out_w)).stderr(Stdio::from(err_w));
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::from(out_w))
+        .stderr(Stdio::from(err_w));
     let spawned = k4t_sys::spawn_with_hook(&mut cmd, move || child_setup(&mut setup));
     drop(cmd);
     let child = match spawned {
@@ -821,13 +1018,18 @@ fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
     let raw = child.id() as i32;
     drop(child);
     let pid = Pid::from_raw(raw).ok_or("the exec'd process has no pid")?;
-    let pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty()).map_err(|e| format!("pidfd_open: {e}"))?;
+    let pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty())
+        .map_err(|e| format!("pidfd_open: {e}"))?;
 
     let deadline = monotonic_ms() + timeout_ms;
     let mut streams = vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)];
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let mut keep = |s: Stream, d: &[u8]| {
-        let buf = if s == Stream::Stdout { &mut stdout } else { &mut stderr };
+        let buf = if s == Stream::Stdout {
+            &mut stdout
+        } else {
+            &mut stderr
+        };
         let room = EXEC_OUTPUT_LIMIT.saturating_sub(buf.len());
         buf.extend_from_slice(&d[..d.len().min(room)]);
     };
@@ -840,7 +1042,13 @@ fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
             timed_out = true;
             break;
         }
-        if pump(&mut streams, Some(pidfd.as_fd()), Some(left), &mut buf, &mut keep) {
+        if pump(
+            &mut streams,
+            Some(pidfd.as_fd()),
+            Some(left),
+            &mut buf,
+            &mut keep,
+        ) {
             ended = Some(wait_exit(pid));
             break;
         }
@@ -864,8 +1072,15 @@ fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
         Some(Ended::Signaled(s)) => 128 + s,
         None => -1,
     };
-    let out = ExecOutput { exit_code, timed_out, stdout, stderr };
-    io::stdout().write_all(&out.encode()).map_err(|e| e.to_string())?;
+    let out = ExecOutput {
+        exit_code,
+        timed_out,
+        stdout,
+        stderr,
+    };
+    io::stdout()
+        .write_all(&out.encode())
+        .map_err(|e| e.to_string())?;
     Ok(0)
 }
 
@@ -877,9 +1092,22 @@ mod tests {
     #[test]
     fn exec_output_round_trip() {
         let check = |o: ExecOutput| assert_eq!(ExecOutput::decode(&o.encode()), Ok(o.clone()));
-        check(ExecOutput { exit_code: 0, timed_out: false, stdout: b"hi\n".to_vec(), stderr: vec![] });
-        check(ExecOutput { exit_code: 137, timed_out: true, stdout: vec![0, 10, 255], stderr: b"err\nmore".to_vec() });
-        assert_eq!(ExecOutput::decode(b"error exec: \"x\": nope\n"), Err("exec: \"x\": nope".to_owned()));
+        check(ExecOutput {
+            exit_code: 0,
+            timed_out: false,
+            stdout: b"hi\n".to_vec(),
+            stderr: vec![],
+        });
+        check(ExecOutput {
+            exit_code: 137,
+            timed_out: true,
+            stdout: vec![0, 10, 255],
+            stderr: b"err\nmore".to_vec(),
+        });
+        assert_eq!(
+            ExecOutput::decode(b"error exec: \"x\": nope\n"),
+            Err("exec: \"x\": nope".to_owned())
+        );
         assert!(ExecOutput::decode(b"ok 0 0 5 0\nab").is_err());
         assert!(ExecOutput::decode(b"").is_err());
     }
@@ -888,14 +1116,30 @@ mod tests {
     fn container_paths_map_to_host_paths() {
         let config = ContainerConfig {
             mounts: vec![
-                Mount { host_path: "/h/vol".into(), container_path: "/data".into(), read_only: false },
-                Mount { host_path: "/h/msg".into(), container_path: "/dev/termination-log".into(), read_only: false },
-                Mount { host_path: "/h/deep".into(), container_path: "/data/deep".into(), read_only: true },
+                Mount {
+                    host_path: "/h/vol".into(),
+                    container_path: "/data".into(),
+                    read_only: false,
+                },
+                Mount {
+                    host_path: "/h/msg".into(),
+                    container_path: "/dev/termination-log".into(),
+                    read_only: false,
+                },
+                Mount {
+                    host_path: "/h/deep".into(),
+                    container_path: "/data/deep".into(),
+                    read_only: true,
+                },
             ],
             ..ContainerConfig::default()
         };
         let check = |p: &str, expected: Option<&str>| {
-            assert_eq!(host_path_of(&config, Path::new(p)), expected.map(PathBuf::from), "{p}");
+            assert_eq!(
+                host_path_of(&config, Path::new(p)),
+                expected.map(PathBuf::from),
+                "{p}"
+            );
         };
         check("/dev/termination-log", Some("/h/msg"));
         check("/data/x/y", Some("/h/vol/x/y"));
@@ -906,8 +1150,14 @@ mod tests {
 
     #[test]
     fn errno_texts_read_like_go() {
-        assert_eq!(errno_text(&io::Error::from_raw_os_error(2)), "no such file or directory");
-        assert_eq!(errno_text(&io::Error::from_raw_os_error(13)), "permission denied");
+        assert_eq!(
+            errno_text(&io::Error::from_raw_os_error(2)),
+            "no such file or directory"
+        );
+        assert_eq!(
+            errno_text(&io::Error::from_raw_os_error(13)),
+            "permission denied"
+        );
     }
 
     #[test]

@@ -111,18 +111,26 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
     let data = serde_json::to_vec(value).map_err(io::Error::other)?;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
-    std::fs::write(&tmp, data).map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
+    std::fs::write(&tmp, data)
+        .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
 }
 
 /// Reads `path` as JSON; `None` when it does not exist.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> io::Result<Option<T>> {
     match std::fs::read(path) {
-        Ok(data) => serde_json::from_slice(&data)
-            .map(Some)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("reading {}: {e}", path.display()))),
+        Ok(data) => serde_json::from_slice(&data).map(Some).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("reading {}: {e}", path.display()),
+            )
+        }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io::Error::new(e.kind(), format!("reading {}: {e}", path.display()))),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("reading {}: {e}", path.display()),
+        )),
     }
 }
 
@@ -147,7 +155,9 @@ pub fn list_ids(dir: &Path) -> io::Result<Vec<String>> {
 }
 
 pub fn is_id(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A new random ID: 64 lower-case hex digits, like containerd's.
@@ -185,29 +195,59 @@ mod tests {
                 name: "app".to_owned(),
                 argv: vec!["sleep".to_owned(), "1".to_owned()],
                 env: vec![("A".to_owned(), "b".to_owned())],
-                mounts: vec![Mount { host_path: "/h".into(), container_path: "/c".into(), read_only: true }],
-                resources: Resources { memory_limit_bytes: Some(1), ..Resources::default() },
+                mounts: vec![Mount {
+                    host_path: "/h".into(),
+                    container_path: "/c".into(),
+                    read_only: true,
+                }],
+                resources: Resources {
+                    memory_limit_bytes: Some(1),
+                    ..Resources::default()
+                },
                 ..ContainerConfig::default()
             },
             created_at: 1_700_000_000_000_000_000,
             isolated: true,
             sandbox_init: Some(ProcRef { pid: 7, start: 99 }),
-            join: JoinNamespaces { net: true, uts: true, ipc: true, pid: true },
-            cgroup: CgroupPaths { dirs: vec!["/sys/fs/cgroup/memory/k4t/podu1/x".into()], kill: None, oom: None },
+            join: JoinNamespaces {
+                net: true,
+                uts: true,
+                ipc: true,
+                pid: true,
+            },
+            cgroup: CgroupPaths {
+                dirs: vec!["/sys/fs/cgroup/memory/k4t/podu1/x".into()],
+                kill: None,
+                oom: None,
+            },
         };
         write_json(&cdir.join(CONTAINER_FILE), &rec).unwrap();
-        assert_eq!(read_json::<ContainerRecord>(&cdir.join(CONTAINER_FILE)).unwrap(), Some(rec));
+        assert_eq!(
+            read_json::<ContainerRecord>(&cdir.join(CONTAINER_FILE)).unwrap(),
+            Some(rec)
+        );
         let exited = Exited {
             exit: super::super::exit::start_error("boom".to_owned()),
             started_at: None,
             finished_at: 5,
         };
         write_json(&cdir.join(EXITED_FILE), &exited).unwrap();
-        assert_eq!(read_json::<Exited>(&cdir.join(EXITED_FILE)).unwrap(), Some(exited));
-        assert_eq!(read_json::<Started>(&cdir.join(STARTED_FILE)).unwrap(), None);
+        assert_eq!(
+            read_json::<Exited>(&cdir.join(EXITED_FILE)).unwrap(),
+            Some(exited)
+        );
+        assert_eq!(
+            read_json::<Started>(&cdir.join(STARTED_FILE)).unwrap(),
+            None
+        );
         assert_eq!(list_ids(&containers_dir(dir.path())).unwrap(), vec![id]);
         assert!(list_ids(&sandboxes_dir(dir.path())).unwrap().is_empty());
         std::fs::write(cdir.join(STARTED_FILE), "{").unwrap();
-        assert!(read_json::<Started>(&cdir.join(STARTED_FILE)).unwrap_err().to_string().contains("started.json"));
+        assert!(
+            read_json::<Started>(&cdir.join(STARTED_FILE))
+                .unwrap_err()
+                .to_string()
+                .contains("started.json")
+        );
     }
 }
