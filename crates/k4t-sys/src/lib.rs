@@ -233,17 +233,6 @@ pub fn reap_as_init() -> io::Result<std::convert::Infallible> {
     }
 }
 
-/// Restores the default action of SIGPIPE in the calling process, which the Rust runtime
-/// sets to "ignore" at start-up (an ignored SIGPIPE would be inherited across `exec`).
-pub fn default_sigpipe() -> io::Result<()> {
-    // SAFETY: SIG_DFL is a valid disposition for SIGPIPE; no handler code is installed.
-    let prev = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    if prev == libc::SIG_ERR {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// A file descriptor registered with tokio's reactor, to wait for it to become readable (a
 /// pidfd becomes readable when its process ends). It owns the descriptor and never lends it
 /// out mutably, which is what keeps the registration sound.

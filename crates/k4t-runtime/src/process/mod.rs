@@ -181,10 +181,10 @@ fn is_alive(p: ProcRef) -> bool {
             .is_some_and(|state| state != "Z" && state != "X")
 }
 
-fn signal_group(pid: i32, sig: rustix::process::Signal) {
-    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-        let _ = rustix::process::kill_process_group(pid, sig);
-    }
+/// Signals the process group `pid` leads; whether there was one.
+fn signal_group(pid: i32, sig: rustix::process::Signal) -> bool {
+    rustix::process::Pid::from_raw(pid)
+        .is_some_and(|pid| rustix::process::kill_process_group(pid, sig).is_ok())
 }
 
 fn signal_process(pid: i32, sig: rustix::process::Signal) {
@@ -284,7 +284,12 @@ impl Inner {
         let mut sandboxes = BTreeMap::new();
         for id in state::list_ids(&sdir).map_err(err_other)? {
             match state::read_json::<SandboxRecord>(&sdir.join(&id).join(SANDBOX_FILE)) {
-                Ok(Some(rec)) => {
+                Ok(Some(mut rec)) => {
+                    // Its init never started (k4t died while creating it): no namespaces to
+                    // join, so it can hold no container.
+                    if rec.isolated && rec.init.is_none() {
+                        rec.stopped = true;
+                    }
                     sandboxes.insert(id, rec);
                 }
                 // A sandbox whose creation was interrupted: nothing of it is usable.
@@ -475,7 +480,7 @@ impl Inner {
             let _ = cg.kill_all();
         }
         if procfs::is_same_process(process.pid, process.start) {
-            signal_group(process.pid, rustix::process::Signal::KILL);
+            let _ = signal_group(process.pid, rustix::process::Signal::KILL);
             signal_process(process.pid, rustix::process::Signal::KILL);
         }
     }
@@ -874,8 +879,10 @@ impl Inner {
         };
         let p = started.process;
         if !grace.is_zero() && procfs::is_same_process(p.pid, p.start) {
-            signal_group(p.pid, rustix::process::Signal::TERM);
-            signal_process(p.pid, rustix::process::Signal::TERM);
+            // Once: some programs take a second SIGTERM as "quit now".
+            if !signal_group(p.pid, rustix::process::Signal::TERM) {
+                signal_process(p.pid, rustix::process::Signal::TERM);
+            }
             wait_gone(started.supervisor, grace).await;
         }
         let mut gone = false;
