@@ -65,7 +65,11 @@ impl Node {
             is_root(),
             "the process runtime's e2e tests need root (namespaces, cgroups, a bridge)"
         );
-        let dir = tempfile::tempdir().unwrap();
+        Self::over(index, isolate, tempfile::tempdir().unwrap()).await
+    }
+
+    /// A node over `dir`, re-adopting whatever a runtime left there.
+    async fn over(index: u8, isolate: bool, dir: tempfile::TempDir) -> Node {
         let config = config_for(index, dir.path(), isolate);
         let rt = ProcessRuntime::new(config.clone()).await.unwrap();
         Node {
@@ -755,6 +759,109 @@ async fn containers_are_readopted_by_a_new_runtime() {
     assert_eq!(
         log,
         [("stdout".to_owned(), "F".to_owned(), "started".to_owned())]
+    );
+    node.cleanup().await;
+}
+
+/// Where [`runtime_owner_for_the_kill_test`] keeps its runtime's state; set only when the
+/// kill test runs it as a child process.
+const OWNER_DIR: &str = "K4T_E2E_OWNER_DIR";
+
+/// Not a test of its own: the process that [`containers_survive_a_kill_9_of_their_runtime`]
+/// starts and kills. It starts two containers, prints their IDs and waits to be killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_owner_for_the_kill_test() {
+    let Some(dir) = std::env::var_os(OWNER_DIR) else {
+        return;
+    };
+    let rt = ProcessRuntime::new(config_for(9, Path::new(&dir), true))
+        .await
+        .unwrap();
+    let sandbox = SandboxConfig {
+        pod_uid: "uid-killed".to_owned(),
+        pod_name: "killed".to_owned(),
+        hostname: "killed".to_owned(),
+        ..SandboxConfig::default()
+    };
+    let sb = rt.run_sandbox(&sandbox).await.unwrap();
+    let mut ids = vec![sb.id.clone()];
+    for (name, argv) in [("runner", "sleep 1000"), ("ender", "sleep 1; exit 7")] {
+        let c = ContainerConfig {
+            name: name.to_owned(),
+            attempt: 1,
+            argv: vec!["sh".to_owned(), "-c".to_owned(), argv.to_owned()],
+            log_path: Path::new(&dir).join(format!("{name}.log")),
+            ..ContainerConfig::default()
+        };
+        let id = rt.create_container(&sb.id, &c).await.unwrap();
+        rt.start_container(&id).await.unwrap();
+        ids.push(id);
+    }
+    println!("ids {}", ids.join(" "));
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    panic!("the owner was not killed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_survive_a_kill_9_of_their_runtime() {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut owner = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["runtime_owner_for_the_kill_test", "--exact", "--nocapture"])
+        .env(OWNER_DIR, dir.path())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(owner.stdout.take().unwrap()).lines();
+    let ids = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(ids) = line.strip_prefix("ids ") {
+                return ids.split(' ').map(str::to_owned).collect::<Vec<_>>();
+            }
+        }
+        panic!("the owner ended without starting its containers");
+    })
+    .await
+    .unwrap();
+    let [sandbox, runner, ender] = ids.as_slice() else {
+        panic!("{ids:?}")
+    };
+    owner.start_kill().unwrap();
+    let status = owner.wait().await.unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    // The ender exits while nothing owns the runtime.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let node = Node::over(9, true, dir).await;
+    let rt = node.rt();
+    let sandboxes = rt.list_sandboxes().await.unwrap();
+    assert_eq!(
+        (
+            sandboxes.len(),
+            sandboxes[0].id.as_str(),
+            sandboxes[0].state
+        ),
+        (1, sandbox.as_str(), SandboxState::Ready)
+    );
+    let r = rt.container_status(runner).await.unwrap();
+    assert_eq!((r.state, r.attempt), (ContainerState::Running, 1));
+    let e = rt.container_status(ender).await.unwrap();
+    assert_eq!(
+        (e.state, e.exit_code, e.reason.as_str()),
+        (ContainerState::Exited, Some(7), "Error")
+    );
+    assert!(e.finished_at.is_some());
+    assert_eq!(exec(rt, runner, &["hostname"]).await.1, "killed\n");
+    rt.stop_container(runner, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        rt.container_status(runner).await.unwrap().exit_code,
+        Some(143)
     );
     node.cleanup().await;
 }
