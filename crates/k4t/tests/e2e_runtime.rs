@@ -1003,10 +1003,12 @@ async fn supervisors_are_small() {
     let rt = node.rt();
     let sb = node.sandbox("small").await;
     let mut ids = Vec::new();
+    let start = tokio::time::Instant::now();
     for i in 0..10 {
         let c = node.container("small", &format!("app{i}"), &["sleep", "1000"]);
         ids.push(node.run(&sb.id, &c).await);
     }
+    eprintln!("create + start: {:?} per container", start.elapsed() / 10);
     let binary = shim_program().to_string_lossy().into_owned();
     let mut footprints = Vec::new();
     for id in &ids {
