@@ -228,6 +228,10 @@ impl PodWorker {
             .filter(|((_, k), _)| matches!(k, Kind::Liveness | Kind::Startup))
             .collect();
         let plan = actions::compute(&pod, &sandboxes, &containers, &liveness);
+        // What the runtime shows now is published before anything is changed, as the
+        // kubelet's SyncPod does: a container that exited is seen terminated (`Error`,
+        // `Completed`) before it is started again, also when it restarts at once.
+        self.update_status(&pod).await?;
         let mut requeue = self.shared.resync;
         if plan.kill_pod {
             self.kill_all(&pod, &containers, None).await;
@@ -341,6 +345,9 @@ impl PodWorker {
             namespace,
             hostname,
             host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+            share_process_namespace: spec
+                .and_then(|s| s.share_process_namespace)
+                .unwrap_or(false),
             log_directory: dir.join("logs"),
             labels,
         };

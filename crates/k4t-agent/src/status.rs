@@ -181,7 +181,7 @@ struct Ctx<'a> {
 /// The runtime's instances of one container, newest first.
 fn instances<'a>(view: &PodView<'a>, name: &str) -> Vec<&'a ContainerStatus> {
     let mut v: Vec<&ContainerStatus> = view.containers.iter().filter(|c| c.name == name).collect();
-    v.sort_by(|a, b| (b.created_at, b.attempt).cmp(&(a.created_at, a.attempt)));
+    v.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.attempt)));
     v
 }
 
@@ -1172,7 +1172,15 @@ mod tests {
     fn restart_policy_and_exit_code_matrix() {
         // (restartPolicy, exit code, waiting reason the sync recorded, phase, container state,
         //  Ready condition reason)
-        let cases: &[(&str, i32, Option<&str>, &str, &str, Option<&str>)] = &[
+        type Case<'a> = (
+            &'a str,
+            i32,
+            Option<&'a str>,
+            &'a str,
+            &'a str,
+            Option<&'a str>,
+        );
+        let cases: &[Case<'_>] = &[
             (
                 "Always",
                 0,

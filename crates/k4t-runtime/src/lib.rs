@@ -3,7 +3,7 @@
 //! - [`Runtime`]: pod sandboxes (the shared namespaces and IP of a pod) and containers (one
 //!   process tree each): create, start, stop with a grace period, remove, list, status,
 //!   `exec_sync` (probes and hooks), and a stream of lifecycle events (the PLEG's input).
-//! - `process`: the default runtime, no daemon: namespaces, cgroups, a bridge network, and a
+//! - [`process`]: the default runtime, no daemon: namespaces, cgroups, a bridge network, and a
 //!   small supervisor per container that owns the process, its log and its exit status so
 //!   containers survive a restart of k4t.
 //! - `fake`: an in-memory runtime for the agent's tests.
@@ -22,6 +22,7 @@ use jiff::Timestamp;
 use tokio::sync::broadcast;
 
 pub mod fake;
+pub mod process;
 
 pub type SandboxId = String;
 pub type ContainerId = String;
@@ -48,6 +49,9 @@ pub struct SandboxConfig {
     pub hostname: String,
     /// Share the node's network namespace (`hostNetwork: true`).
     pub host_network: bool,
+    /// All containers share the pod's PID namespace (`shareProcessNamespace: true`); otherwise
+    /// each container has its own, its entrypoint PID 1, as in Kubernetes.
+    pub share_process_namespace: bool,
     /// Where the pod's container logs go (`<dir>/<container>/<restart>.log`).
     pub log_directory: PathBuf,
     pub labels: BTreeMap<String, String>,
@@ -71,7 +75,7 @@ pub struct SandboxStatus {
 }
 
 /// A host path made visible in the container.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mount {
     pub host_path: PathBuf,
     pub container_path: PathBuf,
@@ -79,7 +83,7 @@ pub struct Mount {
 }
 
 /// Resource limits of one container.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Resources {
     pub memory_limit_bytes: Option<u64>,
     /// CPU limit in millicores (a CFS quota).
@@ -89,7 +93,7 @@ pub struct Resources {
 }
 
 /// What one container needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ContainerConfig {
     pub name: String,
     /// The restart count of this instance (0 for the first).

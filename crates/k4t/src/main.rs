@@ -291,6 +291,12 @@ async fn loopback_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::C
 }
 
 fn main() -> anyhow::Result<()> {
+    // `k4t shim ...` is the process runtime's per-container supervisor: single-threaded (it
+    // forks), so it must run before clap, logging or tokio start anything.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "shim") {
+        std::process::exit(k4t_runtime::process::shim_main(&args[2..]));
+    }
     let cli = Cli::parse();
     if let Command::Demo(DemoCommand::Serve(args)) = cli.command {
         // The demo app logs nothing of k4t's and runs its own small runtime.

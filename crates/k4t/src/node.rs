@@ -41,6 +41,9 @@ pub struct NodeArgs {
     /// The pods' subnet on this node; the bridge takes its first address.
     #[arg(long, default_value = "10.42.0.0/24")]
     pub pod_cidr: String,
+    /// The cgroup, under each cgroup hierarchy's root, that holds the pods' cgroups.
+    #[arg(long, default_value = "k4t")]
+    pub cgroup_parent: String,
     /// How many pods the node accepts.
     #[arg(long, default_value_t = 110)]
     pub max_pods: u64,
@@ -79,10 +82,20 @@ impl NodeArgs {
     }
 }
 
-/// Opens the container runtime pods run on, its state under `dir`.
-pub async fn open_runtime(dir: &Path) -> anyhow::Result<Arc<dyn k4t_runtime::Runtime>> {
-    let _ = dir;
-    Ok(Arc::new(k4t_runtime::fake::FakeRuntime::new()))
+/// Opens the container runtime pods run on, its state under `dir`: the process runtime, whose
+/// per-container supervisor is this same binary (`k4t shim`).
+pub async fn open_runtime(
+    args: &NodeArgs,
+    dir: &Path,
+) -> anyhow::Result<Arc<dyn k4t_runtime::Runtime>> {
+    let exe = std::env::current_exe().context("finding the k4t binary for the supervisor")?;
+    let mut config =
+        k4t_runtime::process::ProcessConfig::new(dir.to_path_buf(), exe, vec!["shim".to_owned()]);
+    config.bridge = args.pod_bridge.clone();
+    config.pod_cidr = args.pod_cidr.clone();
+    config.cgroup_parent = args.cgroup_parent.clone();
+    let runtime = k4t_runtime::process::ProcessRuntime::new(config).await?;
+    Ok(Arc::new(runtime))
 }
 
 /// Runs the node agent for this machine until `shutdown`.
@@ -92,7 +105,7 @@ pub async fn run_agent(
     data_dir: &Path,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let runtime = open_runtime(&data_dir.join("runtime"))
+    let runtime = open_runtime(args, &data_dir.join("runtime"))
         .await
         .with_context(|| format!("opening the runtime in {}", data_dir.display()))?;
     let config = args.agent_config(data_dir.join("agent"));

@@ -75,10 +75,6 @@ fn http_get(ip: &str, port: u16, path: &str) -> Option<(u16, String)> {
 fn exec_liveness_restarts_the_container_as_the_classic_example() {
     let s = Server::start_node(&[]);
     let k = s.kubectl();
-    let watch = k.spawn(
-        &["get", "pod", "liveness-exec", "-w"],
-        &s.dir.path().join("watch.txt"),
-    );
     apply(
         &k,
         "liveness-exec",
@@ -100,6 +96,11 @@ spec:
       periodSeconds: 1
       failureThreshold: 2
 "#,
+    );
+    // As against Kubernetes, `get pod NAME -w` needs the pod to exist.
+    let watch = k.spawn(
+        &["get", "pod", "liveness-exec", "-w"],
+        &s.dir.path().join("watch.txt"),
     );
     wait_until(&k, "two restarts", 90, |k| {
         restarts(k, "liveness-exec") >= 2
@@ -392,10 +393,6 @@ fn init_containers_run_in_order_and_hooks_and_grace() {
     let k = s.kubectl();
     let host = s.dir.path().join("shared");
     std::fs::create_dir_all(&host).unwrap();
-    let watch = k.spawn(
-        &["get", "pod", "init", "-w"],
-        &s.dir.path().join("watch.txt"),
-    );
     apply(
         &k,
         "init",
@@ -449,6 +446,10 @@ spec:
 "#,
             host.display()
         ),
+    );
+    let watch = k.spawn(
+        &["get", "pod", "init", "-w"],
+        &s.dir.path().join("watch.txt"),
     );
     wait_until(&k, "init running", 40, |k| phase(k, "init") == "Running");
     let w = watch.output();

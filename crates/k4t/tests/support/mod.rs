@@ -113,6 +113,8 @@ impl Server {
                     format!("k4te{}", slot.n),
                     "--pod-cidr".to_owned(),
                     format!("10.42.{}.0/24", slot.n),
+                    "--cgroup-parent".to_owned(),
+                    format!("k4t-node-{}", slot.n),
                 ],
             })
             .env("K4T_LOG", "info,k4t_apiserver=debug")
