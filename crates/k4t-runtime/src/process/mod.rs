@@ -8,8 +8,10 @@
 //! - a pod gets its own network namespace (a veth on the node bridge, an IP from [`ipam`]),
 //!   UTS namespace (its hostname), IPC namespace and PID namespace whose PID 1 is the pod's
 //!   init (it reaps orphans); `host_network` pods keep the host's network and UTS namespaces;
-//! - a container gets its own mount namespace (`/proc` of the pod, a private `/tmp`, its
-//!   mounts, its termination message file) and its own cgroup with its limits ([`cgroups`]).
+//! - a container gets its own PID namespace whose PID 1 is its entrypoint, as Kubernetes
+//!   gives each container (the pod's, with `shareProcessNamespace`), its own mount namespace
+//!   (its `/proc`, a private `/tmp`, its mounts, its termination message file) and its own
+//!   cgroup with its limits ([`cgroups`]).
 //!
 //! Without root, pods share the host's network and containers run without namespaces or
 //! cgroups, each in its own session and process group.

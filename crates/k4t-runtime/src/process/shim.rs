@@ -7,8 +7,9 @@
 //!   the pod's init (PID 1 of the new PID namespace, which reaps orphans). Prints
 //!   `ok <init-pid>` and exits.
 //! - `start <container-dir>`: forks the container's supervisor, which leaves k4t's session
-//!   (k4t may die; the container must not), enters the sandbox's namespaces and the
-//!   container's cgroup and mount namespace, starts the process, writes its output to the log
+//!   (k4t may die; the container must not), enters the sandbox's namespaces, a PID namespace
+//!   of the container's own (or the pod's) and the container's cgroup and mount namespace,
+//!   starts the process, writes its output to the log
 //!   in the CRI format, and records the start (`started.json`) and the real exit status
 //!   (`exited.json`). The first process prints `ok` or `error <message>` once the container
 //!   runs or failed to start, and exits.
