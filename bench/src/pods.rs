@@ -39,6 +39,18 @@ fn demo_pod(name: &str, extra: serde_json::Value) -> serde_json::Value {
     })
 }
 
+/// One file of many manifests, the way people keep them: a YAML stream (each document in
+/// JSON, which is YAML).
+fn write_manifests(path: &Path, items: &[serde_json::Value]) -> anyhow::Result<()> {
+    let mut out = String::new();
+    for item in items {
+        out.push_str("---\n");
+        out.push_str(&serde_json::to_string(item)?);
+        out.push('\n');
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+}
+
 fn is_ready(p: &Pod) -> bool {
     p.status
         .as_ref()
@@ -174,13 +186,8 @@ pub async fn run(bin: &PathBuf, counts: &[usize], latency_pods: usize) -> anyhow
         let items: Vec<serde_json::Value> = (0..n)
             .map(|i| demo_pod(&format!("web-{i:04}"), serde_json::json!({})))
             .collect();
-        let path = dir.path().join(format!("pods-{n}.json"));
-        std::fs::write(
-            &path,
-            serde_json::to_vec(
-                &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}),
-            )?,
-        )?;
+        let path = dir.path().join(format!("pods-{n}.yaml"));
+        write_manifests(&path, &items)?;
         let t = Instant::now();
         kubectl(
             &server.kubeconfig,
@@ -311,16 +318,16 @@ async fn latencies(
         ));
         items.push(demo_pod(
             &format!("ready-{i:03}"),
-            serde_json::json!({"args": ["--log-requests"]}),
+            // The change is the probe result's: one answer decides it either way, so the
+            // demo's log line of that answer is when it happened.
+            serde_json::json!({
+                "args": ["--log-requests"],
+                "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1, "failureThreshold": 1},
+            }),
         ));
     }
-    let path = dir.join("latency.json");
-    std::fs::write(
-        &path,
-        serde_json::to_vec(
-            &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}),
-        )?,
-    )?;
+    let path = dir.join("latency.yaml");
+    write_manifests(&path, &items)?;
     // Readiness flips seen by a watch, with the time they arrived.
     let flips: std::sync::Arc<flips::Flips> = Default::default();
     let watch = {

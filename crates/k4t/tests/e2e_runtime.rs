@@ -100,13 +100,22 @@ impl Node {
     }
 
     async fn sandbox_with(&self, name: &str, host_network: bool) -> k4t_runtime::SandboxStatus {
+        self.sandbox_full(name, host_network, false).await
+    }
+
+    async fn sandbox_full(
+        &self,
+        name: &str,
+        host_network: bool,
+        share_process_namespace: bool,
+    ) -> k4t_runtime::SandboxStatus {
         let config = SandboxConfig {
             pod_uid: format!("uid-{name}-{}", self.index),
             pod_name: name.to_owned(),
             namespace: "default".to_owned(),
             hostname: name.to_owned(),
             host_network,
-            share_process_namespace: false,
+            share_process_namespace,
             log_directory: self.logs().join(name),
             labels: BTreeMap::from([("app".to_owned(), name.to_owned())]),
         };
@@ -1062,5 +1071,65 @@ async fn supervisors_are_small() {
     for id in &ids {
         rt.stop_container(id, Duration::ZERO).await.unwrap();
     }
+    node.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pid_namespaces_per_container_or_shared_by_the_pod() {
+    let node = Node::new(10).await;
+    let rt = node.rt();
+    let comms = |out: &str| -> Vec<String> {
+        let mut v: Vec<String> = out.lines().map(str::to_owned).collect();
+        v.sort();
+        v
+    };
+    let list = ["sh", "-c", "cat /proc/[0-9]*/comm"];
+
+    // Apart (the default): each container sees only its own processes, its entrypoint PID 1.
+    let sb = node.sandbox("apart").await;
+    let a = node
+        .run(&sb.id, &node.container("apart", "a", &["sleep", "1000"]))
+        .await;
+    let b = node
+        .run(&sb.id, &node.container("apart", "b", &["sleep", "1001"]))
+        .await;
+    assert_eq!(
+        exec(rt, &a, &["cat", "/proc/1/cmdline"]).await.1,
+        "sleep\u{0}1000\u{0}"
+    );
+    assert_eq!(
+        exec(rt, &b, &["cat", "/proc/1/cmdline"]).await.1,
+        "sleep\u{0}1001\u{0}"
+    );
+    let seen: Vec<String> = comms(&exec(rt, &a, &list).await.1)
+        .into_iter()
+        .filter(|c| c != "cat" && c != "sh")
+        .collect();
+    assert_eq!(
+        seen,
+        ["sleep"],
+        "only its own entrypoint besides the exec'd command"
+    );
+
+    // Shared (`shareProcessNamespace: true`): the pod's init is PID 1 and every container's
+    // processes are visible to the others.
+    let sb = node.sandbox_full("shared", false, true).await;
+    let c = node
+        .run(&sb.id, &node.container("shared", "c", &["sleep", "1002"]))
+        .await;
+    let d = node
+        .run(&sb.id, &node.container("shared", "d", &["sleep", "1003"]))
+        .await;
+    assert_eq!(exec(rt, &c, &["cat", "/proc/1/comm"]).await.1, "k4t\n");
+    let (_, out, _) = exec(
+        rt,
+        &d,
+        &["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"],
+    )
+    .await;
+    assert!(
+        out.contains("sleep 1002") && out.contains("sleep 1003"),
+        "{out}"
+    );
     node.cleanup().await;
 }
