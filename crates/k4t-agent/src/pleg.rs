@@ -65,6 +65,18 @@ impl RuntimeCache {
         }
     }
 
+    /// One pod's sandboxes (newest first) and container instances, read after this call
+    /// began. A pod worker's sync needs only its own pod: asking the runtime for it alone
+    /// keeps a sync's cost independent of how many pods the node runs.
+    pub async fn pod(
+        &self,
+        uid: &str,
+    ) -> Result<(Vec<SandboxStatus>, Vec<ContainerStatus>), RuntimeError> {
+        let mut l = self.runtime.list_pod(uid).await?;
+        l.sandboxes.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+        Ok((l.sandboxes, l.containers))
+    }
+
     /// A snapshot taken after this call began.
     pub async fn fresh(&self) -> Result<Arc<Snapshot>, RuntimeError> {
         let mine = self.requests.fetch_add(1, Ordering::SeqCst);
@@ -125,5 +137,25 @@ mod tests {
         }))
         .await;
         assert!(snaps.iter().all(|s| s.pods() == vec!["u1".to_string()]));
+    }
+
+    #[tokio::test]
+    async fn a_pod_listing_holds_that_pod_only_newest_sandbox_first() {
+        let rt = Arc::new(FakeRuntime::new());
+        let cache = RuntimeCache::new(rt.clone());
+        let sandbox = |uid: &str| SandboxConfig {
+            pod_uid: uid.into(),
+            labels: [(labels::POD_UID.to_string(), uid.to_string())].into(),
+            ..Default::default()
+        };
+        let first = rt.run_sandbox(&sandbox("u1")).await.unwrap();
+        rt.run_sandbox(&sandbox("u2")).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let second = rt.run_sandbox(&sandbox("u1")).await.unwrap();
+        let (sandboxes, containers) = cache.pod("u1").await.unwrap();
+        let ids: Vec<_> = sandboxes.iter().map(|s| s.id.clone()).collect();
+        assert_eq!(ids, [second.id, first.id]);
+        assert!(containers.is_empty());
+        assert_eq!(cache.pod("nobody").await.unwrap().0, []);
     }
 }

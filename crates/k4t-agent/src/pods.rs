@@ -173,9 +173,7 @@ impl PodWorker {
         }
         self.last_pod = Some(pod.clone());
         self.probes.start(&self.shared.probe_ctx, &pod);
-        let snap = self.shared.cache.fresh().await?;
-        let (sandboxes, containers) = snap.of(&self.uid);
-        drop(snap);
+        let (sandboxes, containers) = self.shared.cache.pod(&self.uid).await?;
 
         if pod.metadata.deletion_timestamp.is_some() {
             return self.terminate(&pod, &sandboxes, &containers).await;
@@ -719,10 +717,9 @@ impl PodWorker {
             created_at: jiff::Timestamp::UNIX_EPOCH,
             labels: BTreeMap::new(),
         };
-        let Ok(snap) = self.shared.cache.fresh().await else {
+        let Ok((sbs, cs)) = self.shared.cache.pod(&self.uid).await else {
             return empty;
         };
-        let (sbs, cs) = snap.of(&self.uid);
         cs.iter()
             .find(|c| c.id == container_id)
             .and_then(|c| sbs.iter().find(|s| s.id == c.sandbox_id))
@@ -772,8 +769,7 @@ impl PodWorker {
         self.kill_all(pod, containers, Some(grace)).await;
         self.stop_sandboxes(sandboxes).await;
         if self.terminal.is_none() {
-            let snap = self.shared.cache.fresh().await?;
-            let (_, after) = snap.of(&self.uid);
+            let (_, after) = self.shared.cache.pod(&self.uid).await?;
             let spec = pod.spec.as_ref();
             let all_zero = spec.is_some_and(|s| {
                 s.containers.iter().all(|c| {
@@ -813,9 +809,7 @@ impl PodWorker {
 
     /// Removes everything of a pod gone from the API.
     async fn cleanup(&mut self) -> SyncResult<()> {
-        let snap = self.shared.cache.fresh().await?;
-        let (sandboxes, containers) = snap.of(&self.uid);
-        drop(snap);
+        let (sandboxes, containers) = self.shared.cache.pod(&self.uid).await?;
         if let Some(pod) = self.last_pod.clone() {
             self.kill_all(&pod, &containers, Some(2)).await;
         } else {
@@ -853,11 +847,9 @@ impl PodWorker {
         let Some(pod) = self.last_pod.clone() else {
             return;
         };
-        let Ok(snap) = self.shared.cache.fresh().await else {
+        let Ok((sandboxes, containers)) = self.shared.cache.pod(&self.uid).await else {
             return;
         };
-        let (sandboxes, containers) = snap.of(&self.uid);
-        drop(snap);
         let own = pod
             .spec
             .as_ref()
@@ -887,9 +879,7 @@ impl PodWorker {
 
     /// Computes the status and patches it when it changed.
     async fn update_status(&mut self, pod: &Pod) -> SyncResult<()> {
-        let snap = self.shared.cache.fresh().await?;
-        let (sandboxes, containers) = snap.of(&self.uid);
-        drop(snap);
+        let (sandboxes, containers) = self.shared.cache.pod(&self.uid).await?;
         let results = self.probes.results();
         let pick = |kind: Kind| -> BTreeMap<String, bool> {
             results

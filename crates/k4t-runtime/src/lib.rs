@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use jiff::Timestamp;
 use tokio::sync::broadcast;
@@ -61,6 +62,13 @@ pub struct SandboxConfig {
 pub enum SandboxState {
     Ready,
     NotReady,
+}
+
+/// What a runtime holds of one pod.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodListing {
+    pub sandboxes: Vec<SandboxStatus>,
+    pub containers: Vec<ContainerStatus>,
 }
 
 /// A sandbox as the runtime reports it.
@@ -211,6 +219,33 @@ pub trait Runtime: Send + Sync + 'static {
     fn stop_sandbox(&self, id: &str) -> BoxFuture<'_, Result<()>>;
     fn remove_sandbox(&self, id: &str) -> BoxFuture<'_, Result<()>>;
     fn list_sandboxes(&self) -> BoxFuture<'_, Result<Vec<SandboxStatus>>>;
+
+    /// One pod's sandboxes and container instances: those labelled with `pod_uid`
+    /// ([`labels::POD_UID`]), as `list_sandboxes` and `list_containers` report them. A runtime
+    /// with many pods should filter before building statuses: a pod worker asks at every sync.
+    fn list_pod(&self, pod_uid: &str) -> BoxFuture<'_, Result<PodListing>> {
+        let uid = pod_uid.to_owned();
+        async move {
+            let of_pod = |l: &BTreeMap<String, String>| l.get(labels::POD_UID) == Some(&uid);
+            let sandboxes = self
+                .list_sandboxes()
+                .await?
+                .into_iter()
+                .filter(|s| of_pod(&s.labels))
+                .collect();
+            let containers = self
+                .list_containers()
+                .await?
+                .into_iter()
+                .filter(|c| of_pod(&c.labels))
+                .collect();
+            Ok(PodListing {
+                sandboxes,
+                containers,
+            })
+        }
+        .boxed()
+    }
 
     fn create_container(
         &self,

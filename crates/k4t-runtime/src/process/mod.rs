@@ -53,9 +53,9 @@ use self::state::{
     STARTED_FILE, SandboxRecord, Started,
 };
 use crate::{
-    ContainerConfig, ContainerId, ContainerState, ContainerStatus, ExecResult, Result, Runtime,
-    RuntimeError, RuntimeEvent, RuntimeInfo, SandboxConfig, SandboxId, SandboxState, SandboxStatus,
-    labels,
+    ContainerConfig, ContainerId, ContainerState, ContainerStatus, ExecResult, PodListing, Result,
+    Runtime, RuntimeError, RuntimeEvent, RuntimeInfo, SandboxConfig, SandboxId, SandboxState,
+    SandboxStatus, labels,
 };
 
 /// How the process runtime is set up on this node.
@@ -1096,6 +1096,29 @@ impl Runtime for ProcessRuntime {
                 .values()
                 .map(|s| self.inner.sandbox_status(s))
                 .collect())
+        }
+        .boxed()
+    }
+
+    fn list_pod(&self, pod_uid: &str) -> BoxFuture<'_, Result<PodListing>> {
+        let uid = pod_uid.to_owned();
+        async move {
+            let of_pod = |l: &BTreeMap<String, String>| l.get(labels::POD_UID) == Some(&uid);
+            let cache = self.inner.cache.lock();
+            Ok(PodListing {
+                sandboxes: cache
+                    .sandboxes
+                    .values()
+                    .filter(|s| of_pod(&s.labels))
+                    .map(|s| self.inner.sandbox_status(s))
+                    .collect(),
+                containers: cache
+                    .containers
+                    .values()
+                    .filter(|e| of_pod(&e.rec.config.labels))
+                    .map(Inner::container_status)
+                    .collect(),
+            })
         }
         .boxed()
     }
