@@ -338,16 +338,20 @@ async fn api(
         watch_tasks.push(tokio::spawn(async move {
             // A raw watch, read line by line: the measurement is the server's delivery, not a
             // client's JSON decoding.
-            let req = http::Request::get(format!("/api/v1/namespaces/watched/pods?watch=true&resourceVersion={start_rv}"))
-                .header(http::header::ACCEPT, "application/json")
-                .body(kube::client::Body::empty())?;
+            let req = http::Request::get(format!(
+                "/api/v1/namespaces/watched/pods?watch=true&resourceVersion={start_rv}"
+            ))
+            .header(http::header::ACCEPT, "application/json")
+            .body(kube::client::Body::empty())?;
             let resp = client.send(req).await?;
             let mut body = resp.into_body();
             ready.wait().await;
             let mut pending = Vec::new();
             let mut seen = 0;
             while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-                let Ok(data) = frame?.into_data() else { continue };
+                let Ok(data) = frame?.into_data() else {
+                    continue;
+                };
                 let now = Instant::now();
                 pending.extend_from_slice(&data);
                 while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
