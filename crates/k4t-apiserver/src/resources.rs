@@ -1086,20 +1086,85 @@ async fn bind(
     Err(ApiError::conflict_modified(def.group, def.plural, name))
 }
 
+/// The protobuf media type kubectl asks `/openapi/v2` for, and the spelling Kubernetes answers
+/// with (and also accepts).
+const OPENAPI_V2_PROTOBUF_REQUESTED: &str =
+    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+const OPENAPI_V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpenApiV2Format {
+    Json,
+    Protobuf,
+}
+
+/// What `/openapi/v2` serves, in the order a wildcard picks from.
+const OPENAPI_V2_FORMATS: [(&str, OpenApiV2Format); 3] = [
+    (respond::JSON, OpenApiV2Format::Json),
+    (OPENAPI_V2_PROTOBUF_REQUESTED, OpenApiV2Format::Protobuf),
+    (OPENAPI_V2_PROTOBUF, OpenApiV2Format::Protobuf),
+];
+
+/// The representation of `/openapi/v2` an `Accept` header picks, as Kubernetes negotiates it:
+/// media ranges by descending quality, a concrete type before a wildcard at equal quality, and
+/// the first range anything served matches wins. `None` is 406.
+fn openapi_v2_format(accept: &str) -> Option<OpenApiV2Format> {
+    let accept = if accept.trim().is_empty() {
+        "*/*"
+    } else {
+        accept
+    };
+    let mut ranges: Vec<(String, String, f32)> = accept
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let (kind, sub) = parts.next()?.split_once('/')?;
+            let q = parts
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                .map_or(Some(1.0), |(_, v)| v.trim().parse::<f32>().ok())?;
+            let ascii = |s: &str| s.trim().to_ascii_lowercase();
+            (q > 0.0).then(|| (ascii(kind), ascii(sub), q))
+        })
+        .collect();
+    let wildcards = |(kind, sub, _): &(String, String, f32)| (kind == "*", sub == "*");
+    ranges.sort_by(|a, b| b.2.total_cmp(&a.2).then(wildcards(a).cmp(&wildcards(b))));
+    ranges.iter().find_map(|(kind, sub, _)| {
+        OPENAPI_V2_FORMATS.iter().find_map(|(media, format)| {
+            let (k, s) = media.split_once('/')?;
+            ((kind == "*" || kind == k) && (sub == "*" || sub == s)).then_some(*format)
+        })
+    })
+}
+
 pub(crate) fn openapi_v2(accept: &str) -> Response<Body> {
-    // kubectl asks for protobuf only as a fallback; a 404 sends it back to v3 silently.
-    if !accept.is_empty() && !accept.contains("json") && !accept.contains("*/*") {
-        return respond::error(&ApiError::UnknownPath);
-    }
+    let Some(format) = openapi_v2_format(accept) else {
+        return respond::error(&ApiError::NotAcceptable(format!(
+            "only the following media types are accepted: {}, {OPENAPI_V2_PROTOBUF}",
+            respond::JSON
+        )));
+    };
     let api = k4t_api::openapi::global();
-    let mut resp = respond::bytes(
-        StatusCode::OK,
-        respond::JSON,
-        Bytes::from_static(api.v2_document()),
-    );
-    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", api.v2_hash())) {
-        resp.headers_mut().insert(header::ETAG, v);
+    let (content_type, body, hash) = match format {
+        OpenApiV2Format::Json => (respond::JSON, api.v2_document(), api.v2_hash()),
+        // Encoded on first request: only kubectl's client-side validation needs it.
+        OpenApiV2Format::Protobuf => (
+            OPENAPI_V2_PROTOBUF,
+            api.v2_protobuf(),
+            api.v2_protobuf_hash(),
+        ),
+    };
+    let mut resp = respond::bytes(StatusCode::OK, content_type, Bytes::from_static(body));
+    let headers = resp.headers_mut();
+    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{hash}\"")) {
+        headers.insert(header::ETAG, v);
     }
+    // One URL, two representations: a cache must not answer one Accept with the other.
+    headers.insert(header::VARY, http::HeaderValue::from_static("Accept"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-cache, private"),
+    );
     resp
 }
 
@@ -1131,5 +1196,74 @@ pub(crate) fn openapi_v3(path: &str) -> Response<Body> {
             resp
         }
         None => respond::error(&ApiError::UnknownPath),
+    }
+}
+
+#[cfg(test)]
+mod openapi_v2_tests {
+    use super::*;
+
+    fn check(accept: &str, want: Option<OpenApiV2Format>) {
+        assert_eq!(openapi_v2_format(accept), want, "{accept:?}");
+    }
+
+    #[test]
+    fn negotiates_the_representation() {
+        use OpenApiV2Format::{Json, Protobuf};
+        check("", Some(Json));
+        check("*/*", Some(Json));
+        check("application/json", Some(Json));
+        check("application/json, */*", Some(Json));
+        check(OPENAPI_V2_PROTOBUF_REQUESTED, Some(Protobuf));
+        check(OPENAPI_V2_PROTOBUF, Some(Protobuf));
+        check(
+            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf, application/json",
+            Some(Protobuf),
+        );
+        check(
+            "application/json;q=0.9, application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+            Some(Protobuf),
+        );
+        check(
+            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf;q=0.5, application/json",
+            Some(Json),
+        );
+        // A concrete type goes before a wildcard of the same quality.
+        check(
+            "*/*, application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+            Some(Protobuf),
+        );
+        check(
+            "*/*;q=0.1, application/com.github.proto-openapi.spec.v2@v1.0+protobuf;q=0.5",
+            Some(Protobuf),
+        );
+        check("application/*", Some(Json));
+        check("APPLICATION/JSON; charset=utf-8", Some(Json));
+        check("text/html, application/json;q=0", None);
+        check("text/html", None);
+        check("text/*", None);
+        check("garbage", None);
+    }
+
+    #[test]
+    fn serves_protobuf_and_json() {
+        let resp = openapi_v2(OPENAPI_V2_PROTOBUF_REQUESTED);
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], OPENAPI_V2_PROTOBUF);
+        assert_eq!(resp.headers()[header::VARY], "Accept");
+        assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-cache, private");
+        let api = k4t_api::openapi::global();
+        assert_eq!(
+            resp.headers()[header::ETAG],
+            format!("\"{}\"", api.v2_protobuf_hash()).as_str()
+        );
+        let resp = openapi_v2("application/json");
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], respond::JSON);
+        assert_eq!(
+            resp.headers()[header::ETAG],
+            format!("\"{}\"", api.v2_hash()).as_str()
+        );
+        assert_eq!(openapi_v2("text/html").status(), StatusCode::NOT_ACCEPTABLE);
     }
 }

@@ -5,6 +5,8 @@
 //! looks for a PATCH operation with the object's `x-kubernetes-group-version-kind` and a
 //! `fieldValidation` parameter, and then leaves validation to the server. It computes
 //! client-side-apply patches from the schemas' patch extensions, and `kubectl explain` walks them.
+//! What it cannot leave to the server, a `kind: List` above all, it validates itself against
+//! `/openapi/v2`, fetched as protobuf: see [`v2proto`].
 //!
 //! Everything is built once from k8s-openapi's `schemars` schemas plus
 //! `data/strategic-merge-keys.tsv`, and kept as serialized bytes: see [`global`] and
@@ -14,9 +16,10 @@ pub mod facts;
 pub mod index;
 pub mod paths;
 pub mod schemas;
+pub mod v2proto;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
@@ -110,16 +113,19 @@ pub fn unresolved_refs(doc: &Value) -> Vec<String> {
 /// One serialized document and its hash.
 #[derive(Debug, Clone)]
 struct Serialized {
-    json: Vec<u8>,
+    bytes: Vec<u8>,
     hash: String,
 }
 
 impl Serialized {
     fn new(doc: &Value) -> Self {
         // Serializing a `Value` cannot fail: its keys are strings.
-        let json = serde_json::to_vec(doc).unwrap_or_default();
-        let hash = hash(&json);
-        Self { json, hash }
+        Self::from_bytes(serde_json::to_vec(doc).unwrap_or_default())
+    }
+
+    fn from_bytes(bytes: Vec<u8>) -> Self {
+        let hash = hash(&bytes);
+        Self { bytes, hash }
     }
 }
 
@@ -129,6 +135,9 @@ pub struct OpenApi {
     index: Vec<u8>,
     v3: BTreeMap<String, Serialized>,
     v2: Serialized,
+    /// The v2 document in protobuf, encoded from `v2` when first asked for: only kubectl's
+    /// client-side validation of a `kind: List` needs it.
+    v2_protobuf: OnceLock<Serialized>,
 }
 
 impl OpenApi {
@@ -155,6 +164,7 @@ impl OpenApi {
             index,
             v3,
             v2: Serialized::new(&v2_document(defs)),
+            v2_protobuf: OnceLock::new(),
         }
     }
 
@@ -168,7 +178,7 @@ impl OpenApi {
         let path = path.trim_matches('/');
         self.v3
             .get(path)
-            .map(|d| (d.json.as_slice(), d.hash.as_str()))
+            .map(|d| (d.bytes.as_slice(), d.hash.as_str()))
     }
 
     /// The index keys of the v3 documents.
@@ -178,11 +188,29 @@ impl OpenApi {
 
     /// `GET /openapi/v2` as JSON.
     pub fn v2_document(&self) -> &[u8] {
-        &self.v2.json
+        &self.v2.bytes
     }
 
     pub fn v2_hash(&self) -> &str {
         &self.v2.hash
+    }
+
+    fn v2_protobuf_serialized(&self) -> &Serialized {
+        self.v2_protobuf.get_or_init(|| {
+            // The JSON was serialized from a `Value` just before, so it parses back.
+            let doc: Value = serde_json::from_slice(&self.v2.bytes).unwrap_or_default();
+            Serialized::from_bytes(v2proto::encode(&doc))
+        })
+    }
+
+    /// `GET /openapi/v2` as protobuf: gnostic's `openapi.v2.Document`, see [`v2proto`].
+    pub fn v2_protobuf(&self) -> &[u8] {
+        &self.v2_protobuf_serialized().bytes
+    }
+
+    /// The hash of [`v2_protobuf`](Self::v2_protobuf).
+    pub fn v2_protobuf_hash(&self) -> &str {
+        &self.v2_protobuf_serialized().hash
     }
 }
 
