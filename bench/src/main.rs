@@ -50,6 +50,10 @@ enum Cmd {
         /// Pods used for the liveness and readiness latency measurements (of each kind).
         #[arg(long, default_value_t = 20)]
         latency_pods: usize,
+        /// containerd containers started next to the largest count, to measure the peer's
+        /// per-container shim in the same run (`bench/containerd-shims.sh`).
+        #[arg(long, default_value_t = 20)]
+        containerd_peers: usize,
     },
 }
 
@@ -505,7 +509,8 @@ fn main() -> anyhow::Result<()> {
             Cmd::Pods {
                 counts,
                 latency_pods,
-            } => pods::run(&cli.k4t, &counts, latency_pods).await,
+                containerd_peers,
+            } => pods::run(&cli.k4t, &counts, latency_pods, containerd_peers).await,
         }
     })?;
     Ok(())

@@ -70,12 +70,31 @@ fn kubectl(kubeconfig: &Path, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Memory of the per-container supervisors: (count, mean RSS KiB, max RSS KiB, mean PSS KiB).
-fn supervisors() -> (usize, f64, u64, f64) {
-    let mut rss = Vec::new();
-    let mut pss = Vec::new();
+/// Memory of a set of processes, in KiB: means over them, and the largest RSS.
+#[derive(Debug, Default, Clone, Copy)]
+struct Mem {
+    count: usize,
+    rss: f64,
+    rss_max: u64,
+    pss: f64,
+    /// Private memory: anonymous pages (heap, stack, copied-on-write data).
+    anon: f64,
+}
+
+impl Mem {
+    fn row(&self) -> String {
+        format!(
+            "RSS mean {:.0} KiB (max {}), PSS mean {:.0} KiB, anonymous mean {:.0} KiB",
+            self.rss, self.rss_max, self.pss, self.anon
+        )
+    }
+}
+
+/// Memory of the processes whose command line (arguments split) `pick` selects.
+fn mem_of(pick: impl Fn(&[&[u8]]) -> bool) -> Mem {
+    let (mut rss, mut pss, mut anon) = (Vec::new(), Vec::new(), Vec::new());
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return (0, 0.0, 0, 0.0);
+        return Mem::default();
     };
     for e in dir.flatten() {
         let p = e.path();
@@ -83,13 +102,14 @@ fn supervisors() -> (usize, f64, u64, f64) {
             continue;
         };
         let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
-        let is_shim = args.len() >= 3 && args[1] == b"shim" && args[2] == b"start";
-        if !is_shim {
+        if !pick(&args) {
             continue;
         }
-        let field = |file: &str, key: &str| -> Option<u64> {
-            std::fs::read_to_string(p.join(file))
-                .ok()?
+        let Ok(rollup) = std::fs::read_to_string(p.join("smaps_rollup")) else {
+            continue;
+        };
+        let field = |key: &str| -> Option<u64> {
+            rollup
                 .lines()
                 .find(|l| l.starts_with(key))?
                 .split_whitespace()
@@ -97,22 +117,58 @@ fn supervisors() -> (usize, f64, u64, f64) {
                 .parse()
                 .ok()
         };
-        if let Some(r) = field("status", "VmRSS:") {
+        if let (Some(r), Some(ps), Some(a)) = (field("Rss:"), field("Pss:"), field("Anonymous:")) {
             rss.push(r);
-            pss.push(field("smaps_rollup", "Pss:").unwrap_or(0));
+            pss.push(ps);
+            anon.push(a);
         }
     }
-    let n = rss.len();
-    if n == 0 {
-        return (0, 0.0, 0, 0.0);
+    if rss.is_empty() {
+        return Mem::default();
     }
     let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len() as f64;
-    (
-        n,
-        mean(&rss),
-        rss.iter().copied().max().unwrap_or(0),
-        mean(&pss),
-    )
+    Mem {
+        count: rss.len(),
+        rss: mean(&rss),
+        rss_max: rss.iter().copied().max().unwrap_or(0),
+        pss: mean(&pss),
+        anon: mean(&anon),
+    }
+}
+
+/// k4t's per-container supervisors (`k4t shim start`, which stays as the supervisor).
+fn supervisors() -> Mem {
+    mem_of(|a| a.len() >= 3 && a[1] == b"shim" && a[2] == b"start")
+}
+
+/// k4t's per-pod inits (`k4t shim sandbox`: PID 1 of the pod, holding its namespaces).
+fn pod_inits() -> Mem {
+    mem_of(|a| a.len() >= 3 && a[1] == b"shim" && a[2] == b"sandbox")
+}
+
+/// containerd's runc shims, measured by `bench/containerd-shims.sh` in the same run.
+fn containerd_shims(n: usize, dir: &Path) -> anyhow::Result<Mem> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("containerd-shims.sh");
+    let work = dir.join("containerd");
+    let out = Command::new(&script)
+        .args(["start", &n.to_string()])
+        .arg(&work)
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    let mem = if out.status.success() {
+        Ok(mem_of(|a| {
+            a.first()
+                .is_some_and(|p| p.ends_with(b"containerd-shim-runc-v2"))
+        }))
+    } else {
+        Err(anyhow::anyhow!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    };
+    let _ = Command::new(&script).arg("stop").arg(&work).status();
+    mem
 }
 
 async fn wait_all(
@@ -148,7 +204,12 @@ async fn wait_all(
     }
 }
 
-pub async fn run(bin: &PathBuf, counts: &[usize], latency_pods: usize) -> anyhow::Result<()> {
+pub async fn run(
+    bin: &PathBuf,
+    counts: &[usize],
+    latency_pods: usize,
+    containerd_peers: usize,
+) -> anyhow::Result<()> {
     let max = counts
         .iter()
         .copied()
@@ -218,14 +279,36 @@ pub async fn run(bin: &PathBuf, counts: &[usize], latency_pods: usize) -> anyhow
             format!("{n} pods: k4t RSS"),
             format!("{:.1} MiB", server.rss_mib()),
         ));
-        let (count, mean_rss, max_rss, mean_pss) = supervisors();
+        let sup = supervisors();
         rows.push((
-            format!("{n} pods: per-container supervisors ({count})"),
-            format!(
-                "RSS mean {:.0} KiB, max {max_rss} KiB; PSS mean {:.0} KiB",
-                mean_rss, mean_pss
-            ),
+            format!("{n} pods: per-container supervisors ({})", sup.count),
+            sup.row(),
         ));
+        let inits = pod_inits();
+        rows.push((
+            format!("{n} pods: per-pod inits ({})", inits.count),
+            inits.row(),
+        ));
+        if n == max {
+            let peer = containerd_shims(containerd_peers, dir.path())?;
+            rows.push((
+                format!(
+                    "peer, same run: containerd-shim-runc-v2, one per container ({})",
+                    peer.count
+                ),
+                peer.row(),
+            ));
+            if sup.rss > 0.0 && sup.anon > 0.0 {
+                rows.push((
+                    "containerd shim ÷ k4t supervisor".into(),
+                    format!(
+                        "RSS {:.1}×, anonymous {:.1}×",
+                        peer.rss / sup.rss,
+                        peer.anon / sup.anon
+                    ),
+                ));
+            }
+        }
         let t = Instant::now();
         api.delete_collection(
             &DeleteParams::default(),

@@ -25,7 +25,7 @@ mod procfs;
 mod shim;
 mod state;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::net::IpAddr;
 use std::os::fd::OwnedFd;
@@ -107,10 +107,106 @@ struct Entry {
     exited: Option<Exited>,
 }
 
+/// The allocator settings of the supervisors (k4t's jemalloc reads them from this variable;
+/// containers never see it, as they get exactly their own environment). A supervisor is
+/// single-threaded and allocates little: one arena, no thread cache and no retained dirty
+/// pages cut its private memory by a quarter against the defaults, which suit the server.
+const SHIM_MALLOC_CONF: (&str, &str) = (
+    "_RJEM_MALLOC_CONF",
+    "narenas:1,tcache:false,dirty_decay_ms:0,muzzy_decay_ms:0",
+);
+
+/// What the runtime knows of its sandboxes and containers, with an index by pod UID so that
+/// a pod worker's listing costs the same with 500 pods on the node as with 5.
 #[derive(Default)]
 struct Cache {
     sandboxes: BTreeMap<SandboxId, SandboxRecord>,
     containers: BTreeMap<ContainerId, Entry>,
+    by_pod: HashMap<String, PodIds>,
+}
+
+#[derive(Default)]
+struct PodIds {
+    sandboxes: BTreeSet<SandboxId>,
+    containers: BTreeSet<ContainerId>,
+}
+
+impl Cache {
+    fn replace(
+        &mut self,
+        sandboxes: BTreeMap<SandboxId, SandboxRecord>,
+        containers: BTreeMap<ContainerId, Entry>,
+    ) {
+        *self = Cache::default();
+        for (id, rec) in sandboxes {
+            self.insert_sandbox(id, rec);
+        }
+        for (id, e) in containers {
+            self.insert_container(id, e);
+        }
+    }
+
+    fn insert_sandbox(&mut self, id: SandboxId, rec: SandboxRecord) {
+        if let Some(old) = self.sandboxes.insert(id.clone(), rec) {
+            self.unindex(&old.pod_uid, |p| {
+                p.sandboxes.remove(&id);
+            });
+        }
+        let uid = self.sandboxes[&id].pod_uid.clone();
+        self.by_pod.entry(uid).or_default().sandboxes.insert(id);
+    }
+
+    fn remove_sandbox(&mut self, id: &str) -> Option<SandboxRecord> {
+        let rec = self.sandboxes.remove(id)?;
+        self.unindex(&rec.pod_uid, |p| {
+            p.sandboxes.remove(id);
+        });
+        Some(rec)
+    }
+
+    fn insert_container(&mut self, id: ContainerId, e: Entry) {
+        if let Some(old) = self.containers.insert(id.clone(), e) {
+            self.unindex(&old.rec.pod_uid, |p| {
+                p.containers.remove(&id);
+            });
+        }
+        let uid = self.containers[&id].rec.pod_uid.clone();
+        self.by_pod.entry(uid).or_default().containers.insert(id);
+    }
+
+    fn remove_container(&mut self, id: &str) -> Option<Entry> {
+        let e = self.containers.remove(id)?;
+        self.unindex(&e.rec.pod_uid, |p| {
+            p.containers.remove(id);
+        });
+        Some(e)
+    }
+
+    fn unindex(&mut self, uid: &str, f: impl FnOnce(&mut PodIds)) {
+        if let Some(p) = self.by_pod.get_mut(uid) {
+            f(p);
+            if p.sandboxes.is_empty() && p.containers.is_empty() {
+                self.by_pod.remove(uid);
+            }
+        }
+    }
+
+    /// The sandboxes and containers of one pod, in ID order.
+    fn of_pod(&self, uid: &str) -> (Vec<&SandboxRecord>, Vec<&Entry>) {
+        let Some(p) = self.by_pod.get(uid) else {
+            return (Vec::new(), Vec::new());
+        };
+        (
+            p.sandboxes
+                .iter()
+                .filter_map(|id| self.sandboxes.get(id))
+                .collect(),
+            p.containers
+                .iter()
+                .filter_map(|id| self.containers.get(id))
+                .collect(),
+        )
+    }
 }
 
 struct Inner {
@@ -344,8 +440,7 @@ impl Inner {
             .collect();
         {
             let mut cache = self.cache.lock();
-            cache.sandboxes = sandboxes;
-            cache.containers = containers;
+            cache.replace(sandboxes, containers);
         }
         for (id, sup) in running {
             self.watch_container(&id, sup);
@@ -492,6 +587,7 @@ impl Inner {
         let mut cmd = tokio::process::Command::new(&self.config.shim_program);
         cmd.args(&self.config.shim_args)
             .args(args)
+            .env(SHIM_MALLOC_CONF.0, SHIM_MALLOC_CONF.1)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -579,7 +675,7 @@ impl Inner {
         }
         let status = self.sandbox_status(&rec);
         let init = rec.init;
-        self.cache.lock().sandboxes.insert(id.clone(), rec);
+        self.cache.lock().insert_sandbox(id.clone(), rec);
         if let Some(init) = init {
             self.watch_sandbox(&id, init);
         }
@@ -688,7 +784,7 @@ impl Inner {
         for cid in containers {
             self.remove_container(&cid).await?;
         }
-        let Some(rec) = self.cache.lock().sandboxes.remove(id) else {
+        let Some(rec) = self.cache.lock().remove_sandbox(id) else {
             return Ok(());
         };
         if let Some(h) = self.watches.lock().remove(id) {
@@ -783,7 +879,7 @@ impl Inner {
         })();
         match result {
             Ok(rec) => {
-                self.cache.lock().containers.insert(
+                self.cache.lock().insert_container(
                     id.clone(),
                     Entry {
                         rec,
@@ -938,7 +1034,7 @@ impl Inner {
         let dir = self.container_dir(id);
         std::fs::remove_dir_all(&dir)
             .map_err(|err| err_other(format!("removing {}: {err}", dir.display())))?;
-        self.cache.lock().containers.remove(id);
+        self.cache.lock().remove_container(id);
         Ok(())
     }
 
@@ -1103,19 +1199,15 @@ impl Runtime for ProcessRuntime {
     fn list_pod(&self, pod_uid: &str) -> BoxFuture<'_, Result<PodListing>> {
         let uid = pod_uid.to_owned();
         async move {
-            let of_pod = |l: &BTreeMap<String, String>| l.get(labels::POD_UID) == Some(&uid);
             let cache = self.inner.cache.lock();
+            let (sandboxes, containers) = cache.of_pod(&uid);
             Ok(PodListing {
-                sandboxes: cache
-                    .sandboxes
-                    .values()
-                    .filter(|s| of_pod(&s.labels))
+                sandboxes: sandboxes
+                    .into_iter()
                     .map(|s| self.inner.sandbox_status(s))
                     .collect(),
-                containers: cache
-                    .containers
-                    .values()
-                    .filter(|e| of_pod(&e.rec.config.labels))
+                containers: containers
+                    .into_iter()
                     .map(Inner::container_status)
                     .collect(),
             })

@@ -48,6 +48,10 @@ pub const TERMINATION_LOG: &str = "termination-log";
 /// At most this much of the termination message file is read.
 const TERMINATION_MESSAGE_LIMIT: usize = 4096;
 
+/// How long a container's output must be quiet before its supervisor gives back the code
+/// pages that logging it faulted in.
+const QUIET_RELEASE_MS: u64 = 5_000;
+
 /// The supervisor's entry point: `args` are the arguments after `shim`. Returns the exit code.
 /// Call it before starting any thread (no tokio runtime, no logger).
 pub fn shim_main(args: &[OsString]) -> i32 {
@@ -159,6 +163,9 @@ fn sandbox(dir: &Path) -> Result<i32, String> {
         Fork::Child => {
             let _ = detach_stdio(None);
             let _ = std::env::set_current_dir("/");
+            // The pod's init lives as long as the pod and only reaps: keep none of k4t's
+            // start-up pages.
+            let _ = k4t_sys::release_clean_file_pages();
             let _ = k4t_sys::reap_as_init();
             std::process::exit(1);
         }
@@ -757,16 +764,29 @@ fn watch(dir: &Path, rec: &ContainerRecord, l: Launched, log: &mut File) -> Exit
             .filter_map(|(fd, s)| fd.map(|fd| (fd, s)))
             .collect();
     let mut buf = vec![0u8; 64 * 1024];
+    // Output since the code pages were last given back: each burst of logging faults in the
+    // pages its path touches (and, by the kernel's fault-around, their neighbours); once the
+    // container has been quiet for a while they are given back again.
+    let mut written: u64 = 0;
+    let mut released_at: u64 = 0;
     let ended = loop {
+        let before = written;
         let exited = pump(
             &mut streams,
             Some(l.pidfd.as_fd()),
-            None,
+            Some(QUIET_RELEASE_MS),
             &mut buf,
-            &mut |s, d| sink.write(s, d),
+            &mut |s, d| {
+                written += 1;
+                sink.write(s, d)
+            },
         );
         if exited {
             break wait_exit(l.pid);
+        }
+        if written == before && written != released_at {
+            released_at = written;
+            let _ = k4t_sys::release_clean_file_pages();
         }
     };
     // The main process is gone: so is the container (what it left behind is killed).

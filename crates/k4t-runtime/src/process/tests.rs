@@ -182,6 +182,21 @@ async fn a_new_runtime_readopts_what_the_state_directory_records() {
     std::fs::create_dir_all(&partial).unwrap();
 
     let rt = ProcessRuntime::new(f.config()).await.unwrap();
+    // A pod's listing holds exactly its own sandbox and containers.
+    let pod = rt.list_pod("uid-1").await.unwrap();
+    assert_eq!(pod.sandboxes.len(), 1);
+    let mut ids: Vec<&str> = pod.containers.iter().map(|c| c.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut want = [
+        running.as_str(),
+        ended.as_str(),
+        orphaned.as_str(),
+        created.as_str(),
+    ];
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    let other = rt.list_pod("uid-2").await.unwrap();
+    assert!(other.sandboxes.is_empty() && other.containers.is_empty());
     let info = rt.info();
     assert!(!info.isolation && !info.isolation_message.is_empty() && info.node_pod_ip.is_none());
     let sandboxes = rt.list_sandboxes().await.unwrap();
@@ -254,6 +269,8 @@ async fn a_new_runtime_readopts_what_the_state_directory_records() {
         rt.container_status(&ended).await.unwrap_err(),
         RuntimeError::ContainerNotFound(ended.clone())
     );
+    let pod = rt.list_pod("uid-1").await.unwrap();
+    assert!(pod.containers.iter().all(|c| c.id != ended) && pod.containers.len() == 3);
     drop(rt);
 
     // A second runtime sees the same (the running container is still the test process).
@@ -323,4 +340,6 @@ async fn unknown_objects_and_bad_configs_are_errors() {
     ));
     rt.remove_sandbox(&f.sandbox).await.unwrap();
     assert!(rt.list_sandboxes().await.unwrap().is_empty());
+    let pod = rt.list_pod("uid-1").await.unwrap();
+    assert!(pod.sandboxes.is_empty() && pod.containers.is_empty());
 }
