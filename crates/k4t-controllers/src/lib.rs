@@ -4,6 +4,7 @@
 //! - [`namespace`]: deletes the contents of a terminating namespace, then finalizes it.
 //! - [`serviceaccount`]: keeps a `default` ServiceAccount in every namespace.
 //! - [`scheduler`]: binds pending pods to Ready nodes that fit them.
+//! - [`replicaset`]: keeps a ReplicaSet's pods alive, scaled, adopted and counted.
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use tokio::task::JoinSet;
 
 pub mod namespace;
 pub mod recorder;
+pub mod replicaset;
 pub mod scheduler;
 pub mod serviceaccount;
 
@@ -45,5 +47,6 @@ impl Default for Config {
 pub fn spawn_all(client: Client, config: Config, tasks: &mut JoinSet<()>) {
     tasks.spawn(namespace::run(client.clone(), config.clone()));
     tasks.spawn(serviceaccount::run(client.clone(), config.clone()));
+    tasks.spawn(replicaset::run(client.clone(), config.clone()));
     tasks.spawn(scheduler::run(client, config));
 }
