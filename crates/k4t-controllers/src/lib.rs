@@ -5,12 +5,16 @@
 //! - [`serviceaccount`]: keeps a `default` ServiceAccount in every namespace.
 //! - [`scheduler`]: binds pending pods to Ready nodes that fit them.
 //! - [`replicaset`]: keeps a ReplicaSet's pods alive, scaled, adopted and counted.
+//! - [`deployment`]: rolls a Deployment's template out through ReplicaSets.
+//! - [`gc`]: deletes or orphans the dependents of deleted Deployments and ReplicaSets.
 
 use std::time::Duration;
 
 use kube::Client;
 use tokio::task::JoinSet;
 
+pub mod deployment;
+pub mod gc;
 pub mod namespace;
 pub mod recorder;
 pub mod replicaset;
@@ -48,5 +52,7 @@ pub fn spawn_all(client: Client, config: Config, tasks: &mut JoinSet<()>) {
     tasks.spawn(namespace::run(client.clone(), config.clone()));
     tasks.spawn(serviceaccount::run(client.clone(), config.clone()));
     tasks.spawn(replicaset::run(client.clone(), config.clone()));
+    tasks.spawn(deployment::run(client.clone(), config.clone()));
+    tasks.spawn(gc::run(client.clone(), config.clone()));
     tasks.spawn(scheduler::run(client, config));
 }

@@ -1,16 +1,30 @@
 //! Events from controllers, through kube-rs' recorder (events.k8s.io/v1, with its series
 //! deduplication); kubectl sees them as core/v1 events like any other.
+//!
+//! kube-rs counts an event into an earlier series when type, reason, action and object match,
+//! whatever the note; Kubernetes' recorders also key on the message, so `Scaled up replica
+//! set a from 0 to 1` and `Scaled down replica set b from 3 to 2` stay two events. One kube-rs
+//! recorder per note gives Kubernetes' keying.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::Client;
 use kube::Resource as _;
 use kube::runtime::events::{Event, EventType, Recorder as KubeRecorder, Reporter};
+use parking_lot::Mutex;
 
 /// Records events on behalf of one controller.
 #[derive(Clone)]
 pub struct Recorder {
-    inner: KubeRecorder,
+    client: Client,
+    reporter: Reporter,
+    by_note: Arc<Mutex<HashMap<String, KubeRecorder>>>,
 }
+
+/// Notes remembered for counting repeats; past this the memory is dropped and starts over.
+const NOTES: usize = 512;
 
 impl Recorder {
     pub fn new(client: Client, controller: &str) -> Self {
@@ -19,7 +33,9 @@ impl Recorder {
             instance: None,
         };
         Self {
-            inner: KubeRecorder::new(client, reporter),
+            client,
+            reporter,
+            by_note: Arc::default(),
         }
     }
 
@@ -49,7 +65,16 @@ impl Recorder {
             action: action.to_owned(),
             secondary: None,
         };
-        if let Err(e) = self.inner.publish(&ev, object).await {
+        let recorder = {
+            let mut map = self.by_note.lock();
+            if map.len() >= NOTES && !map.contains_key(note) {
+                map.clear();
+            }
+            map.entry(note.to_owned())
+                .or_insert_with(|| KubeRecorder::new(self.client.clone(), self.reporter.clone()))
+                .clone()
+        };
+        if let Err(e) = recorder.publish(&ev, object).await {
             tracing::debug!(error = %e, reason, "recording an event");
         }
     }
