@@ -1,5 +1,5 @@
 //! Admission that needs the store: namespace lifecycle (no new content in missing or
-//! terminating namespaces) and Service address allocation.
+//! terminating namespaces), Service address allocation, and PodPresets merged into new pods.
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
@@ -51,16 +51,100 @@ fn in_service_net(ip: Ipv4Addr) -> bool {
     u32::from(ip) & mask == u32::from(SERVICE_NET)
 }
 
-/// Allocation that needs the rest of the store (Service cluster IPs and node ports).
+/// What admission leaves to do once the created object is stored.
+#[derive(Debug, Default)]
+pub(crate) struct AfterCreate {
+    /// A warning event about the new pod: PodPresets that conflict with it (none applied).
+    pub preset_conflict: Option<String>,
+}
+
+/// Admission of a create that needs the rest of the store: Service cluster IPs and node
+/// ports, PodPresets for pods.
 pub(crate) async fn on_create(
     shared: &Shared,
     def: &ResourceDef,
     obj: &mut Value,
-) -> Result<(), ApiError> {
-    if (def.group, def.kind) == ("", "Service") {
-        allocate_service(shared, def, obj).await?;
+) -> Result<AfterCreate, ApiError> {
+    match (def.group, def.kind) {
+        ("", "Service") => {
+            allocate_service(shared, def, obj).await?;
+            Ok(AfterCreate::default())
+        }
+        ("", "Pod") => apply_presets(shared, obj).await,
+        _ => Ok(AfterCreate::default()),
     }
-    Ok(())
+}
+
+/// The PodPreset admission of Kubernetes 1.19 (see `k4t_api::podpreset::admit`): only the
+/// fields a preset can add are written back into the pod being created.
+async fn apply_presets(shared: &Shared, obj: &mut Value) -> Result<AfterCreate, ApiError> {
+    use k4t_api::podpreset::{Admitted, PodPreset, admit};
+    let ns = k4t_api::rest::meta_str(obj, "namespace").to_owned();
+    let Some(pdef) = registry::find("settings.k8s.io", "v1alpha1", "podpresets") else {
+        return Ok(AfterCreate::default());
+    };
+    let list = shared
+        .store
+        .list(ListOptions {
+            prefix: &pdef.prefix(Some(&ns)),
+            at: None,
+            start_after: None,
+            limit: None,
+            filter: None,
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if list.items.is_empty() {
+        return Ok(AfterCreate::default());
+    }
+    let presets: Vec<PodPreset> = list
+        .items
+        .iter()
+        .filter_map(|o| serde_json::from_slice(&o.value).ok())
+        .collect();
+    let Ok(mut pod) = serde_json::from_value::<k8s_openapi::api::core::v1::Pod>(obj.clone()) else {
+        return Ok(AfterCreate::default());
+    };
+    match admit(&mut pod, &presets) {
+        Admitted::Untouched => Ok(AfterCreate::default()),
+        Admitted::Conflict { presets, message } => Ok(AfterCreate {
+            preset_conflict: Some(format!(
+                "conflict occurred while applying podpresets: {} on pod: {}: {message}",
+                presets.join(","),
+                k4t_api::rest::meta_str(obj, "name")
+            )),
+        }),
+        Admitted::Applied(_) => {
+            let merged =
+                serde_json::to_value(&pod).map_err(|e| ApiError::Internal(e.to_string()))?;
+            if let Some(a) = merged.pointer("/metadata/annotations") {
+                k4t_api::rest::meta_mut(obj).insert("annotations".into(), a.clone());
+            }
+            let (Some(spec), Some(new_spec)) = (obj.get_mut("spec"), merged.get("spec")) else {
+                return Ok(AfterCreate::default());
+            };
+            if let (Some(spec), Some(v)) = (spec.as_object_mut(), new_spec.get("volumes")) {
+                spec.insert("volumes".into(), v.clone());
+            }
+            for list in ["containers", "initContainers"] {
+                let (Some(cs), Some(new_cs)) = (
+                    spec.get_mut(list).and_then(Value::as_array_mut),
+                    new_spec.get(list).and_then(Value::as_array),
+                ) else {
+                    continue;
+                };
+                for (c, new_c) in cs.iter_mut().zip(new_cs) {
+                    let Some(c) = c.as_object_mut() else { continue };
+                    for field in ["env", "envFrom", "volumeMounts"] {
+                        if let Some(v) = new_c.get(field) {
+                            c.insert(field.into(), v.clone());
+                        }
+                    }
+                }
+            }
+            Ok(AfterCreate::default())
+        }
+    }
 }
 
 async fn allocate_service(

@@ -536,6 +536,57 @@ async fn list(
     }
 }
 
+/// Records a core/v1 event about `about` on behalf of the API server's admission (failures are
+/// logged: the write it is about has happened).
+async fn record_event(shared: &Shared, about: &Value, type_: &str, reason: &str, message: &str) {
+    let Some(edef) = registry::find("", "v1", "events") else {
+        return;
+    };
+    let ns = rest::meta_str(about, "namespace").to_owned();
+    let name = rest::meta_str(about, "name").to_owned();
+    let now = k4t_api::rest::format_time(shared.clock.now());
+    let event = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": format!("{name}.{}", random_suffix()), "namespace": ns},
+        "involvedObject": {
+            "apiVersion": about.get("apiVersion").cloned().unwrap_or(Value::Null),
+            "kind": about.get("kind").cloned().unwrap_or(Value::Null),
+            "namespace": ns,
+            "name": name,
+            "uid": rest::meta_str(about, "uid"),
+        },
+        "reason": reason,
+        "message": message,
+        "type": type_,
+        "source": {"component": "podpreset-admission"},
+        "reportingComponent": "podpreset-admission",
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    });
+    let ctx = write_ctx(shared, edef, Some(&ns), "podpreset-admission");
+    let uid = uuid::Uuid::new_v4().to_string();
+    let result = match rest::create(&ctx, event, &uid, &random_suffix()) {
+        Ok(obj) => {
+            let key = storage_def(edef).key(Some(&ns), rest::meta_str(&obj, "name"));
+            match to_bytes(&obj) {
+                Ok(bytes) => shared
+                    .store
+                    .create(&key, bytes)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("{e:?}")),
+            }
+        }
+        Err(e) => Err(format!("{e:?}")),
+    };
+    if let Err(e) = result {
+        tracing::warn!(pod = %name, error = %e, "recording a podpreset event");
+    }
+}
+
 fn random_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
@@ -611,7 +662,7 @@ async fn create(
     } else {
         None
     };
-    admission::on_create(shared, sdef, &mut obj).await?;
+    let after = admission::on_create(shared, sdef, &mut obj).await?;
     let name = rest::meta_str(&obj, "name").to_owned();
     if dry_run {
         return Ok(respond_written(
@@ -629,6 +680,9 @@ async fn create(
         .create(&key, to_bytes(&obj)?)
         .await
         .map_err(|e| store_error(def, &name, e))?;
+    if let Some(message) = &after.preset_conflict {
+        record_event(shared, &obj, "Warning", "PodPresetConflict", message).await;
+    }
     Ok(respond_written(
         shared,
         StatusCode::CREATED,

@@ -300,3 +300,255 @@ fn deleting_with_cascade_orphan_leaves_the_replicasets_and_pods() {
     );
     assert_eq!(api_pods(&k).0, 1);
 }
+
+/// Names of the Deployment's live pods, oldest first.
+fn api_pod_names(k: &Kubectl) -> Vec<String> {
+    let list = json(k, &["get", "pods", "-l", "app=api", "-o", "json"]);
+    let mut pods: Vec<(String, String)> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .map(|p| {
+            (
+                p["metadata"]["creationTimestamp"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+                p["metadata"]["name"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    pods.sort();
+    pods.into_iter().map(|(_, n)| n).collect()
+}
+
+#[test]
+fn a_deployment_scales_restarts_and_reports_a_stuck_rollout() {
+    let s = Server::start_node(&[]);
+    let k = s.kubectl();
+    let manifest = DEPLOYMENT.replace("replicas: 3", "replicas: 2\n  progressDeadlineSeconds: 4");
+    let path = k.write("deploy.yaml", &manifest);
+    k.ok(&["apply", "-f", &path]);
+    k.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
+
+    // Scaled up, then down to one: the one kept is the newest.
+    k.ok(&["scale", "deployment", "api", "--replicas=4"]);
+    k.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
+    let four = eventually(Duration::from_secs(30), "four pods", || {
+        let names = api_pod_names(&k);
+        (names.len() == 4).then_some(names)
+    });
+    k.ok(&["scale", "deployment", "api", "--replicas=1"]);
+    let one = eventually(Duration::from_secs(30), "one pod", || {
+        let names = api_pod_names(&k);
+        (names.len() == 1).then_some(names)
+    });
+    assert_eq!(one[0], four[3], "kept {one:?} of {four:?}");
+
+    // A restart replaces every pod.
+    k.ok(&["rollout", "restart", "deployment/api"]);
+    k.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
+    let restarted = eventually(Duration::from_secs(30), "the old pod gone", || {
+        let names = api_pod_names(&k);
+        (names.len() == 1 && names[0] != one[0]).then_some(names)
+    });
+    assert_ne!(restarted, one);
+
+    // A template whose pods never get ready: `rollout status` fails once the deadline passed,
+    // and the old pod keeps serving.
+    k.ok(&[
+        "patch",
+        "deployment",
+        "api",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/template/spec/containers/0/readinessProbe/httpGet/port","value":9999}]"#,
+    ]);
+    let r = k.run(&["rollout", "status", "deployment/api", "--timeout=60s"]);
+    assert_ne!(r.status, 0, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("deployment \"api\" exceeded its progress deadline"),
+        "{}",
+        r.stderr
+    );
+    let d = json(&k, &["get", "deploy", "api", "-o", "json"]);
+    let progressing = d["status"]["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .find(|c| c["type"] == "Progressing")
+        .cloned()
+        .expect("Progressing");
+    assert_eq!(progressing["status"], "False");
+    assert_eq!(progressing["reason"], "ProgressDeadlineExceeded");
+    assert!(api_pod_names(&k).contains(&restarted[0]));
+}
+
+/// (live pods, of which with FOO) when the API answers.
+fn try_api_pods(k: &Kubectl) -> Option<(usize, usize)> {
+    let r = k.run(&["get", "pods", "-l", "app=api", "-o", "json"]);
+    if r.status != 0 {
+        return None;
+    }
+    let list: Value = serde_json::from_str(&r.stdout).ok()?;
+    let live: Vec<&Value> = list["items"]
+        .as_array()?
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .collect();
+    let with_foo = live
+        .iter()
+        .filter(|p| {
+            p["spec"]["containers"][0]["env"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|v| v["name"] == "FOO"))
+        })
+        .count();
+    Some((live.len(), with_foo))
+}
+
+#[test]
+fn a_rollout_survives_a_server_crash_without_overshooting() {
+    let mut s = Server::start_node(&[]);
+    let k = s.kubectl();
+    let manifest = DEPLOYMENT.replace("replicas: 3", "replicas: 4\n  minReadySeconds: 1");
+    let path = k.write("deploy.yaml", &manifest);
+    k.ok(&["apply", "-f", &path]);
+    k.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
+    k.ok(&["set", "env", "deployment/api", "FOO=bar"]);
+    let mut most = 0;
+    eventually(Duration::from_secs(60), "the rollout under way", || {
+        let (live, with_foo) = try_api_pods(&k)?;
+        most = most.max(live);
+        (1..4).contains(&with_foo).then_some(())
+    });
+    s.kill9();
+    s.restart();
+    eventually(Duration::from_secs(120), "the rollout finished", || {
+        let (live, with_foo) = try_api_pods(&k)?;
+        most = most.max(live);
+        (live == 4 && with_foo == 4).then_some(())
+    });
+    assert!(
+        most <= 5,
+        "saw {most} pods at once (replicas 4 + maxSurge 1)"
+    );
+    let out = k.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+}
+
+const PRESET: &str = r#"
+apiVersion: settings.k8s.io/v1alpha1
+kind: PodPreset
+metadata:
+  name: allow-database
+spec:
+  selector:
+    matchLabels:
+      role: frontend
+  env:
+    - name: DB_PORT
+      value: "6379"
+  volumeMounts:
+    - mountPath: /cache
+      name: cache-volume
+  volumes:
+    - name: cache-volume
+      emptyDir: {}
+"#;
+
+fn frontend_pod(name: &str) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  labels:
+    app: website
+    role: frontend
+spec:
+  containers:
+    - name: website
+      image: k4t/demo
+      ports:
+        - containerPort: 80
+"#
+    )
+}
+
+#[test]
+fn podpresets_are_merged_into_new_pods_and_conflicts_leave_them_untouched() {
+    let s = Server::start();
+    let k = s.kubectl();
+    k.ok(&["apply", "-f", &k.write("preset.yaml", PRESET)]);
+    k.ok(&[
+        "apply",
+        "-f",
+        &k.write("website.yaml", &frontend_pod("website")),
+    ]);
+    let pod = json(&k, &["get", "pod", "website", "-o", "json"]);
+    let c = &pod["spec"]["containers"][0];
+    assert_eq!(
+        c["env"],
+        serde_json::json!([{"name": "DB_PORT", "value": "6379"}])
+    );
+    assert_eq!(
+        c["volumeMounts"],
+        serde_json::json!([{"mountPath": "/cache", "name": "cache-volume"}])
+    );
+    assert_eq!(
+        pod["spec"]["volumes"],
+        serde_json::json!([{"name": "cache-volume", "emptyDir": {}}])
+    );
+    let preset_rv = json(&k, &["get", "podpreset", "allow-database", "-o", "json"])["metadata"]
+        ["resourceVersion"]
+        .clone();
+    assert_eq!(
+        pod["metadata"]["annotations"]["podpreset.admission.kubernetes.io/podpreset-allow-database"],
+        preset_rv
+    );
+
+    // Pods made by a ReplicaSet get presets too; a pod that opts out does not.
+    let rs = REPLICASET
+        .replace("replicas: 3", "replicas: 1")
+        .replace("labels: {app: web}", "labels: {app: web, role: frontend}");
+    k.ok(&["apply", "-f", &k.write("rs.yaml", &rs)]);
+    let made = eventually(Duration::from_secs(30), "the replicaset's pod", || {
+        let list = json(&k, &["get", "pods", "-l", "app=web", "-o", "json"]);
+        list["items"].as_array().and_then(|i| i.first().cloned())
+    });
+    assert_eq!(made["spec"]["containers"][0]["env"][0]["name"], "DB_PORT");
+    let excluded = frontend_pod("excluded").replace(
+        "  labels:",
+        "  annotations:\n    podpreset.admission.kubernetes.io/exclude: \"true\"\n  labels:",
+    );
+    k.ok(&["apply", "-f", &k.write("excluded.yaml", &excluded)]);
+    let pod = json(&k, &["get", "pod", "excluded", "-o", "json"]);
+    assert!(pod["spec"]["containers"][0]["env"].is_null(), "{pod}");
+
+    // A second preset that disagrees on DB_PORT: the next pod gets neither, and an event says
+    // why. Existing pods never change.
+    let conflicting = PRESET
+        .replace("allow-database", "other-port")
+        .replace("\"6379\"", "\"1234\"");
+    k.ok(&["apply", "-f", &k.write("conflict.yaml", &conflicting)]);
+    k.ok(&[
+        "apply",
+        "-f",
+        &k.write("website2.yaml", &frontend_pod("website2")),
+    ]);
+    let pod = json(&k, &["get", "pod", "website2", "-o", "json"]);
+    assert!(pod["spec"]["containers"][0]["env"].is_null(), "{pod}");
+    assert!(pod["spec"]["volumes"].is_null(), "{pod}");
+    let described = k.ok(&["describe", "pod", "website2"]);
+    assert!(described.contains("PodPresetConflict"), "{described}");
+    assert!(
+        described.contains("merging env for other-port has a conflict on DB_PORT"),
+        "{described}"
+    );
+    let first = json(&k, &["get", "pod", "website", "-o", "json"]);
+    assert_eq!(first["spec"]["containers"][0]["env"][0]["value"], "6379");
+}
