@@ -16,6 +16,7 @@ use kube::api::{Api, ObjectMeta, PostParams};
 use tokio::time::Instant;
 
 mod pods;
+mod workloads;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks of k4t; results go to docs/benchmarks.md")]
@@ -54,6 +55,13 @@ enum Cmd {
         /// per-container shim in the same run (`bench/containerd-shims.sh`).
         #[arg(long, default_value_t = 20)]
         containerd_peers: usize,
+    },
+    /// A Deployment of demo pods scaled 0 → N → 0, the server (API and controllers) and the
+    /// node agent as two processes. Needs root.
+    Workloads {
+        /// Replicas to scale to.
+        #[arg(long, default_value_t = 200)]
+        replicas: usize,
     },
 }
 
@@ -511,6 +519,7 @@ fn main() -> anyhow::Result<()> {
                 latency_pods,
                 containerd_peers,
             } => pods::run(&cli.k4t, &counts, latency_pods, containerd_peers).await,
+            Cmd::Workloads { replicas } => workloads::run(&cli.k4t, replicas).await,
         }
     })?;
     Ok(())
