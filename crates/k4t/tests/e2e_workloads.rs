@@ -552,3 +552,54 @@ fn podpresets_are_merged_into_new_pods_and_conflicts_leave_them_untouched() {
     let first = json(&k, &["get", "pod", "website", "-o", "json"]);
     assert_eq!(first["spec"]["containers"][0]["env"][0]["value"], "6379");
 }
+
+#[test]
+fn pause_resume_set_image_and_foreground_deletion() {
+    let s = Server::start_node(&[]);
+    let k = s.kubectl();
+    let path = k.write(
+        "deploy.yaml",
+        &DEPLOYMENT.replace("replicas: 3", "replicas: 1"),
+    );
+    k.ok(&["apply", "-f", &path]);
+    k.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
+
+    // Paused, a change waits; resumed, it rolls out.
+    k.ok(&["rollout", "pause", "deployment/api"]);
+    k.ok(&["set", "image", "deployment/api", "app=k4t/demo:v2"]);
+    let d = eventually(Duration::from_secs(30), "the pause observed", || {
+        let d = json(&k, &["get", "deploy", "api", "-o", "json"]);
+        (d["status"]["observedGeneration"] == d["metadata"]["generation"]).then_some(d)
+    });
+    let progressing = d["status"]["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .find(|c| c["type"] == "Progressing")
+        .cloned()
+        .expect("Progressing");
+    assert_eq!(progressing["reason"], "DeploymentPaused");
+    let rs = json(&k, &["get", "rs", "-l", "app=api", "-o", "json"]);
+    assert_eq!(rs["items"].as_array().map(Vec::len), Some(1), "{rs}");
+    k.ok(&["rollout", "resume", "deployment/api"]);
+    k.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
+    let images = k.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=api",
+        "-o",
+        "jsonpath={.items[*].spec.containers[0].image}",
+    ]);
+    assert!(
+        images.split_whitespace().all(|i| i == "k4t/demo:v2"),
+        "{images}"
+    );
+
+    // Foreground: the Deployment stays, Terminating, until its ReplicaSets and pods are gone.
+    k.ok(&["delete", "deployment", "api", "--cascade=foreground"]);
+    let gone = k.fails(&["get", "deployment", "api"]);
+    assert!(gone.contains("NotFound"), "{gone}");
+    let rs = json(&k, &["get", "rs", "-l", "app=api", "-o", "json"]);
+    assert_eq!(rs["items"].as_array().map(Vec::len), Some(0), "{rs}");
+}
