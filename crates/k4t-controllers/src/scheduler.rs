@@ -1,15 +1,17 @@
 //! The scheduler: binds pending pods to nodes.
 //!
-//! Filters: the node is Ready and schedulable, matches the pod's `nodeSelector`, and has room
-//! for the pod's requests (CPU, memory, pod count) within its allocatable. Among the nodes
-//! left, the least allocated wins. Binding goes through the `binding` subresource; decisions
+//! Filters: the node is Ready and schedulable, its taints are tolerated, it matches the pod's
+//! `nodeSelector` and required node affinity, the pod's host ports are free on it, and it has
+//! room for the pod's requests (CPU, memory, pod count) within its allocatable. Among the nodes
+//! left, scores favour spreading the replicas of one owner across nodes (weight 2) and the
+//! least allocated node (weight 1), as Kubernetes' default plugins do. Binding goes through the `binding` subresource; decisions
 //! are recorded as `Scheduled` / `FailedScheduling` events worded as Kubernetes words them, and
 //! a pod that fits nowhere gets `PodScheduled=False` (`Unschedulable`) and is retried when
 //! nodes or pods change.
 //!
 //! [`choose`] is the pure decision; [`run`] is the API shell.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures::StreamExt as _;
@@ -73,11 +75,66 @@ pub fn pod_request(pod: &Pod) -> Request {
 }
 
 /// What is already placed on a node.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Allocated {
     pub cpu_millis: i128,
     pub memory_bytes: i128,
     pub pods: i128,
+    /// Host ports in use: (protocol, host IP, port).
+    pub host_ports: BTreeSet<(String, String, i32)>,
+    /// Pods per controlling owner (UID), to spread replicas.
+    pub by_owner: BTreeMap<String, i128>,
+}
+
+fn host_ports(pod: &Pod) -> Vec<(String, String, i32)> {
+    pod.spec
+        .iter()
+        .flat_map(|s| {
+            s.containers
+                .iter()
+                .chain(s.init_containers.iter().flatten())
+        })
+        .flat_map(|c| c.ports.iter().flatten())
+        .filter_map(|p| {
+            let port = p.host_port.filter(|h| *h > 0)?;
+            Some((
+                p.protocol.clone().unwrap_or_else(|| "TCP".to_owned()),
+                p.host_ip.clone().unwrap_or_else(|| "0.0.0.0".to_owned()),
+                port,
+            ))
+        })
+        .collect()
+}
+
+fn owner_uid(pod: &Pod) -> Option<&str> {
+    pod.metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|r| r.controller == Some(true))
+        .map(|r| r.uid.as_str())
+}
+
+impl Allocated {
+    /// Counts `pod` as placed here.
+    pub fn add(&mut self, pod: &Pod) {
+        let r = pod_request(pod);
+        self.cpu_millis += r.cpu_millis;
+        self.memory_bytes += r.memory_bytes;
+        self.pods += 1;
+        self.host_ports.extend(host_ports(pod));
+        if let Some(owner) = owner_uid(pod) {
+            *self.by_owner.entry(owner.to_owned()).or_default() += 1;
+        }
+    }
+
+    fn port_conflict(&self, pod: &Pod) -> bool {
+        host_ports(pod).iter().any(|(proto, ip, port)| {
+            self.host_ports.iter().any(|(p, i, n)| {
+                p == proto && n == port && (i == ip || i == "0.0.0.0" || ip == "0.0.0.0")
+            })
+        })
+    }
 }
 
 /// Sums the requests of the pods bound to each node that still hold resources.
@@ -100,20 +157,103 @@ pub fn allocations<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> HashMap<Strin
         if phase == "Succeeded" || phase == "Failed" {
             continue;
         }
-        let r = pod_request(p);
-        let a = out.entry(node.to_owned()).or_default();
-        a.cpu_millis += r.cpu_millis;
-        a.memory_bytes += r.memory_bytes;
-        a.pods += 1;
+        out.entry(node.to_owned()).or_default().add(p);
     }
     out
 }
 
+fn tolerates(pod: &Pod, taint: &k8s_openapi::api::core::v1::Taint) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.tolerations.as_ref())
+        .into_iter()
+        .flatten()
+        .any(|t| {
+            let effect_ok = t
+                .effect
+                .as_deref()
+                .is_none_or(|e| e.is_empty() || e == taint.effect);
+            let key_ok = match t.operator.as_deref() {
+                Some("Exists") => t
+                    .key
+                    .as_deref()
+                    .is_none_or(|k| k.is_empty() || k == taint.key),
+                _ => {
+                    t.key.as_deref() == Some(taint.key.as_str())
+                        && t.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
+                }
+            };
+            effect_ok && key_ok
+        })
+}
+
+fn requirement_matches(
+    r: &k8s_openapi::api::core::v1::NodeSelectorRequirement,
+    value: Option<&str>,
+) -> bool {
+    let values = r.values.as_deref().unwrap_or_default();
+    match r.operator.as_str() {
+        "In" => value.is_some_and(|v| values.iter().any(|x| x == v)),
+        "NotIn" => value.is_none_or(|v| !values.iter().any(|x| x == v)),
+        "Exists" => value.is_some(),
+        "DoesNotExist" => value.is_none(),
+        "Gt" | "Lt" => {
+            let (Some(v), Some(bound)) = (
+                value.and_then(|v| v.parse::<i64>().ok()),
+                values.first().and_then(|b| b.parse::<i64>().ok()),
+            ) else {
+                return false;
+            };
+            if r.operator == "Gt" {
+                v > bound
+            } else {
+                v < bound
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether the node satisfies the pod's required node affinity (any term; within a term,
+/// every expression and field).
+fn affinity_matches(pod: &Pod, node: &Node) -> bool {
+    let Some(required) = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.affinity.as_ref())
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|a| {
+            a.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+    else {
+        return true;
+    };
+    let labels = node.metadata.labels.clone().unwrap_or_default();
+    let name = node.metadata.name.clone().unwrap_or_default();
+    required.node_selector_terms.iter().any(|term| {
+        let exprs = term.match_expressions.iter().flatten();
+        let fields = term.match_fields.iter().flatten();
+        let has_any = term
+            .match_expressions
+            .as_ref()
+            .is_some_and(|e| !e.is_empty())
+            || term.match_fields.as_ref().is_some_and(|f| !f.is_empty());
+        has_any
+            && exprs
+                .clone()
+                .all(|r| requirement_matches(r, labels.get(&r.key).map(String::as_str)))
+            && fields
+                .clone()
+                .all(|r| r.key == "metadata.name" && requirement_matches(r, Some(name.as_str())))
+    })
+}
+
 /// Why a node was filtered out, as the scheduler's message counts it.
-fn node_fit(pod: &Pod, node: &Node, allocated: &Allocated) -> Result<i128, &'static str> {
+fn node_fit(pod: &Pod, node: &Node, allocated: &Allocated) -> Result<i128, String> {
     let spec = node.spec.as_ref();
     if spec.and_then(|s| s.unschedulable).unwrap_or(false) {
-        return Err("node(s) were unschedulable");
+        return Err("node(s) were unschedulable".into());
     }
     let ready = node
         .status
@@ -124,15 +264,32 @@ fn node_fit(pod: &Pod, node: &Node, allocated: &Allocated) -> Result<i128, &'sta
     match ready {
         Some("True") => {}
         Some("False") => {
-            return Err("node(s) had untolerated taint {node.kubernetes.io/not-ready: }");
+            return Err("node(s) had untolerated taint {node.kubernetes.io/not-ready: }".into());
         }
-        _ => return Err("node(s) had untolerated taint {node.kubernetes.io/unreachable: }"),
+        _ => {
+            return Err("node(s) had untolerated taint {node.kubernetes.io/unreachable: }".into());
+        }
+    }
+    for taint in spec.and_then(|s| s.taints.as_ref()).into_iter().flatten() {
+        if (taint.effect == "NoSchedule" || taint.effect == "NoExecute") && !tolerates(pod, taint) {
+            return Err(format!(
+                "node(s) had untolerated taint {{{}: {}}}",
+                taint.key,
+                taint.value.as_deref().unwrap_or("")
+            ));
+        }
     }
     let labels = node.metadata.labels.clone().unwrap_or_default();
-    if let Some(selector) = pod.spec.as_ref().and_then(|s| s.node_selector.as_ref())
-        && !selector.iter().all(|(k, v)| labels.get(k) == Some(v))
-    {
-        return Err("node(s) didn't match Pod's node affinity/selector");
+    let selector_ok = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_selector.as_ref())
+        .is_none_or(|sel| sel.iter().all(|(k, v)| labels.get(k) == Some(v)));
+    if !selector_ok || !affinity_matches(pod, node) {
+        return Err("node(s) didn't match Pod's node affinity/selector".into());
+    }
+    if allocated.port_conflict(pod) {
+        return Err("node(s) didn't have free ports for the requested pod ports".into());
     }
     let alloc = node.status.as_ref().and_then(|s| s.allocatable.as_ref());
     let cap = |name: &str| quantity(alloc.and_then(|a| a.get(name)));
@@ -140,15 +297,15 @@ fn node_fit(pod: &Pod, node: &Node, allocated: &Allocated) -> Result<i128, &'sta
     if let Some(pods) = cap("pods")
         && allocated.pods + 1 > pods.value()
     {
-        return Err("Too many pods");
+        return Err("Too many pods".into());
     }
     let cpu = cap("cpu").map_or(i128::MAX, |q| q.milli_value());
     if req.cpu_millis > 0 && allocated.cpu_millis + req.cpu_millis > cpu {
-        return Err("Insufficient cpu");
+        return Err("Insufficient cpu".into());
     }
     let memory = cap("memory").map_or(i128::MAX, |q| q.value());
     if req.memory_bytes > 0 && allocated.memory_bytes + req.memory_bytes > memory {
-        return Err("Insufficient memory");
+        return Err("Insufficient memory".into());
     }
     // Least allocated: the score is the free share left after placing the pod, in per mille.
     let share = |used: i128, total: i128| {
@@ -158,8 +315,13 @@ fn node_fit(pod: &Pod, node: &Node, allocated: &Allocated) -> Result<i128, &'sta
             1000 - used * 1000 / total
         }
     };
-    Ok(share(allocated.cpu_millis + req.cpu_millis, cpu)
+    let least_allocated = (share(allocated.cpu_millis + req.cpu_millis, cpu)
         + share(allocated.memory_bytes + req.memory_bytes, memory))
+        / 2;
+    // Spreading: fewer replicas of the same owner on a node is better.
+    let siblings = owner_uid(pod).map_or(0, |o| allocated.by_owner.get(o).copied().unwrap_or(0));
+    let spread = 1000 / (1 + siblings);
+    Ok(least_allocated + 2 * spread)
 }
 
 /// Picks the node for `pod`, or explains why none fits with the scheduler's message.
@@ -172,11 +334,12 @@ pub fn choose(
         return Err("no nodes available to schedule pods".to_owned());
     }
     let mut best: Option<(i128, String)> = None;
-    let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for node in nodes {
         let name = node.name_any();
-        let a = allocated.get(&name).copied().unwrap_or_default();
-        match node_fit(pod, node, &a) {
+        let none = Allocated::default();
+        let a = allocated.get(&name).unwrap_or(&none);
+        match node_fit(pod, node, a) {
             Ok(score) => {
                 if best
                     .as_ref()
@@ -298,11 +461,7 @@ async fn schedule_loop(
                         .await
                     {
                         Ok(_) => {
-                            let a = allocated.entry(node.clone()).or_default();
-                            let r = pod_request(pod);
-                            a.cpu_millis += r.cpu_millis;
-                            a.memory_bytes += r.memory_bytes;
-                            a.pods += 1;
+                            allocated.entry(node.clone()).or_default().add(pod);
                             failed.remove(&uid);
                             recorder
                                 .record(
@@ -382,6 +541,7 @@ mod tests {
                 cpu_millis: 1500,
                 memory_bytes: 0,
                 pods: 3,
+                ..Default::default()
             },
         );
         assert_eq!(
@@ -425,5 +585,138 @@ mod tests {
                 memory_bytes: 64 * 1024 * 1024
             }
         );
+    }
+
+    fn with(mut p: Pod, f: impl FnOnce(&mut serde_json::Value)) -> Pod {
+        let mut v = serde_json::to_value(&p).unwrap();
+        f(&mut v);
+        p = serde_json::from_value(v).unwrap();
+        p
+    }
+
+    fn tainted(n: &Arc<Node>, key: &str, value: &str, effect: &str) -> Arc<Node> {
+        let mut n = (**n).clone();
+        n.spec.get_or_insert_with(Default::default).taints =
+            Some(vec![k8s_openapi::api::core::v1::Taint {
+                key: key.into(),
+                value: Some(value.into()),
+                effect: effect.into(),
+                time_added: None,
+            }]);
+        Arc::new(n)
+    }
+
+    #[test]
+    fn taints_keep_pods_off_unless_tolerated() {
+        let nodes = vec![tainted(
+            &node("a", "True", "2", &[]),
+            "dedicated",
+            "db",
+            "NoSchedule",
+        )];
+        let err = choose(&pod("100m", None), &nodes, &HashMap::new()).unwrap_err();
+        assert!(
+            err.starts_with(
+                "0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: db}."
+            ),
+            "{err}"
+        );
+        let equal = with(pod("100m", None), |v| {
+            v["spec"]["tolerations"] = json!([{"key": "dedicated", "operator": "Equal", "value": "db", "effect": "NoSchedule"}]);
+        });
+        assert_eq!(choose(&equal, &nodes, &HashMap::new()), Ok("a".to_owned()));
+        let exists = with(pod("100m", None), |v| {
+            v["spec"]["tolerations"] = json!([{"operator": "Exists"}]);
+        });
+        assert_eq!(choose(&exists, &nodes, &HashMap::new()), Ok("a".to_owned()));
+        let wrong = with(pod("100m", None), |v| {
+            v["spec"]["tolerations"] = json!([{"key": "dedicated", "value": "web"}]);
+        });
+        assert!(choose(&wrong, &nodes, &HashMap::new()).is_err());
+        // PreferNoSchedule is only a preference.
+        let soft = vec![tainted(
+            &node("a", "True", "2", &[]),
+            "k",
+            "v",
+            "PreferNoSchedule",
+        )];
+        assert_eq!(
+            choose(&pod("100m", None), &soft, &HashMap::new()),
+            Ok("a".to_owned())
+        );
+    }
+
+    #[test]
+    fn required_node_affinity_filters_nodes() {
+        let nodes = vec![
+            node("a", "True", "2", &[("zone", "x"), ("gen", "3")]),
+            node("b", "True", "2", &[("zone", "y"), ("gen", "5")]),
+        ];
+        let affinity = |terms: serde_json::Value| {
+            with(pod("100m", None), |v| {
+                v["spec"]["affinity"] = json!({"nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}
+                }});
+            })
+        };
+        let none = HashMap::new();
+        let p = affinity(
+            json!([{"matchExpressions": [{"key": "zone", "operator": "In", "values": ["y"]}]}]),
+        );
+        assert_eq!(choose(&p, &nodes, &none), Ok("b".to_owned()));
+        let p = affinity(
+            json!([{"matchExpressions": [{"key": "gen", "operator": "Lt", "values": ["4"]}]}]),
+        );
+        assert_eq!(choose(&p, &nodes, &none), Ok("a".to_owned()));
+        let p = affinity(
+            json!([{"matchFields": [{"key": "metadata.name", "operator": "NotIn", "values": ["a"]}]}]),
+        );
+        assert_eq!(choose(&p, &nodes, &none), Ok("b".to_owned()));
+        let p =
+            affinity(json!([{"matchExpressions": [{"key": "zone", "operator": "DoesNotExist"}]}]));
+        assert!(
+            choose(&p, &nodes, &none)
+                .unwrap_err()
+                .contains("2 node(s) didn't match Pod's node affinity/selector")
+        );
+    }
+
+    #[test]
+    fn host_ports_are_not_shared() {
+        let nodes = vec![node("a", "True", "2", &[])];
+        let web = |port: i64| {
+            with(pod("100m", None), |v| {
+                v["spec"]["containers"][0]["ports"] =
+                    json!([{"containerPort": 80, "hostPort": port}]);
+            })
+        };
+        let alloc = allocations([&with(web(8080), |v| v["spec"]["nodeName"] = json!("a"))]);
+        assert!(
+            choose(&web(8080), &nodes, &alloc)
+                .unwrap_err()
+                .contains("1 node(s) didn't have free ports for the requested pod ports")
+        );
+        assert_eq!(choose(&web(8081), &nodes, &alloc), Ok("a".to_owned()));
+    }
+
+    #[test]
+    fn replicas_of_one_owner_spread_across_nodes() {
+        let nodes = vec![node("a", "True", "8", &[]), node("b", "True", "8", &[])];
+        let owned = |node_name: Option<&str>| {
+            with(pod("100m", None), |v| {
+                v["metadata"]["ownerReferences"] = json!([{
+                    "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web",
+                    "uid": "rs-1", "controller": true
+                }]);
+                if let Some(n) = node_name {
+                    v["spec"]["nodeName"] = json!(n);
+                }
+            })
+        };
+        // "a" is less allocated, but it already runs a sibling; "b" runs only a stranger.
+        let sibling = owned(Some("a"));
+        let stranger = with(pod("1", None), |v| v["spec"]["nodeName"] = json!("b"));
+        let alloc = allocations([&sibling, &stranger]);
+        assert_eq!(choose(&owned(None), &nodes, &alloc), Ok("b".to_owned()));
     }
 }

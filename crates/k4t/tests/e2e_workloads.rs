@@ -603,3 +603,90 @@ fn pause_resume_set_image_and_foreground_deletion() {
     let rs = json(&k, &["get", "rs", "-l", "app=api", "-o", "json"]);
     assert_eq!(rs["items"].as_array().map(Vec::len), Some(0), "{rs}");
 }
+
+fn sleeper(name: &str, extra_spec: &str, extra_container: &str) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  terminationGracePeriodSeconds: 1
+{extra_spec}
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "3600"]
+{extra_container}
+"#
+    )
+}
+
+fn node_of(k: &Kubectl, pod: &str) -> String {
+    k.ok(&["get", "pod", pod, "-o", "jsonpath={.spec.nodeName}"])
+}
+
+#[test]
+fn the_scheduler_honours_taints_tolerations_and_host_ports() {
+    let s = Server::start_node(&[]);
+    let k = s.kubectl();
+    let node = eventually(Duration::from_secs(30), "the node", || {
+        let n = k.ok(&["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"]);
+        (!n.is_empty()).then_some(n)
+    });
+    k.ok(&["taint", "node", &node, "dedicated=db:NoSchedule"]);
+    k.ok(&[
+        "apply",
+        "-f",
+        &k.write("plain.yaml", &sleeper("plain", "", "")),
+    ]);
+    let tolerant = sleeper(
+        "tolerant",
+        "  tolerations:\n  - {key: dedicated, operator: Equal, value: db, effect: NoSchedule}",
+        "",
+    );
+    k.ok(&["apply", "-f", &k.write("tolerant.yaml", &tolerant)]);
+    eventually(Duration::from_secs(30), "the tolerant pod bound", || {
+        (node_of(&k, "tolerant") == node).then_some(())
+    });
+    let described = eventually(Duration::from_secs(30), "FailedScheduling", || {
+        let d = k.ok(&["describe", "pod", "plain"]);
+        d.contains("FailedScheduling").then_some(d)
+    });
+    assert!(
+        described
+            .contains("0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: db}."),
+        "{described}"
+    );
+    assert_eq!(node_of(&k, "plain"), "");
+    // The taint removed, the pending pod is scheduled.
+    k.ok(&["taint", "node", &node, "dedicated-"]);
+    eventually(Duration::from_secs(30), "the plain pod bound", || {
+        (node_of(&k, "plain") == node).then_some(())
+    });
+
+    // Two pods asking for the same host port: the second cannot go anywhere.
+    let port = "    ports:\n    - {containerPort: 18081, hostPort: 18081}";
+    k.ok(&[
+        "apply",
+        "-f",
+        &k.write("hp1.yaml", &sleeper("hp1", "", port)),
+    ]);
+    eventually(Duration::from_secs(30), "hp1 bound", || {
+        (node_of(&k, "hp1") == node).then_some(())
+    });
+    k.ok(&[
+        "apply",
+        "-f",
+        &k.write("hp2.yaml", &sleeper("hp2", "", port)),
+    ]);
+    let described = eventually(Duration::from_secs(30), "FailedScheduling", || {
+        let d = k.ok(&["describe", "pod", "hp2"]);
+        d.contains("FailedScheduling").then_some(d)
+    });
+    assert!(
+        described.contains("1 node(s) didn't have free ports for the requested pod ports"),
+        "{described}"
+    );
+}
