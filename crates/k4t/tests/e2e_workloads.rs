@@ -202,6 +202,14 @@ fn a_deployment_rolls_out_within_its_surge_undoes_and_cascades() {
         "1"
     );
     let conditions = d["status"]["conditions"].as_array().expect("conditions");
+    // A deleted replica is replaced.
+    let before = api_pod_names(&k);
+    k.ok(&["delete", "pod", &before[0], "--wait=false"]);
+    eventually(Duration::from_secs(60), "a replacement", || {
+        let names = api_pod_names(&k);
+        (names.len() == 3 && !names.contains(&before[0])).then_some(())
+    });
+    k.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
     assert!(
         conditions
             .iter()
@@ -333,18 +341,18 @@ fn a_deployment_scales_restarts_and_reports_a_stuck_rollout() {
     k.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
 
     // Scaled up, then down to one: the one kept is the newest.
-    k.ok(&["scale", "deployment", "api", "--replicas=4"]);
+    k.ok(&["scale", "deployment", "api", "--replicas=5"]);
     k.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
-    let four = eventually(Duration::from_secs(30), "four pods", || {
+    let five = eventually(Duration::from_secs(30), "five pods", || {
         let names = api_pod_names(&k);
-        (names.len() == 4).then_some(names)
+        (names.len() == 5).then_some(names)
     });
     k.ok(&["scale", "deployment", "api", "--replicas=1"]);
     let one = eventually(Duration::from_secs(30), "one pod", || {
         let names = api_pod_names(&k);
         (names.len() == 1).then_some(names)
     });
-    assert_eq!(one[0], four[3], "kept {one:?} of {four:?}");
+    assert_eq!(one[0], five[4], "kept {one:?} of {five:?}");
 
     // A restart replaces every pod.
     k.ok(&["rollout", "restart", "deployment/api"]);
