@@ -609,14 +609,10 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             .patch(rs_name, &pp, &Patch::Merge(&patch))
             .await
             .map_err(err)?;
-        let (verb, reason) = if *replicas > from {
-            ("up", "ScalingReplicaSet")
-        } else {
-            ("down", "ScalingReplicaSet")
-        };
+        let verb = if *replicas > from { "up" } else { "down" };
         let note = format!("Scaled {verb} replica set {rs_name} from {from} to {replicas}");
         ctx.recorder
-            .record_about(&d_ref, "Normal", reason, &note, "Scale")
+            .record_about(&d_ref, "Normal", "ScalingReplicaSet", &note, "Scale")
             .await;
     }
     for rs_name in &p.delete {

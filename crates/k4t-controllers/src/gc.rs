@@ -18,6 +18,7 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, Resource};
@@ -138,35 +139,28 @@ struct Apis {
 }
 
 impl Apis {
-    fn patch_meta(
-        &self,
-        n: &Node,
-        patch: serde_json::Value,
-    ) -> impl Future<Output = kube::Result<()>> {
+    async fn patch_meta(&self, n: &Node, patch: serde_json::Value) -> kube::Result<()> {
+        let pp = PatchParams::default();
+        let p = Patch::Merge(&patch);
         let client = self.client.clone();
-        let n = n.clone();
-        async move {
-            let pp = PatchParams::default();
-            let p = Patch::Merge(&patch);
-            match n.kind {
-                "Deployment" => {
-                    Api::<Deployment>::namespaced(client, &n.namespace)
-                        .patch(&n.name, &pp, &p)
-                        .await?;
-                }
-                "ReplicaSet" => {
-                    Api::<ReplicaSet>::namespaced(client, &n.namespace)
-                        .patch(&n.name, &pp, &p)
-                        .await?;
-                }
-                _ => {
-                    Api::<Pod>::namespaced(client, &n.namespace)
-                        .patch(&n.name, &pp, &p)
-                        .await?;
-                }
+        match n.kind {
+            "Deployment" => {
+                Api::<Deployment>::namespaced(client, &n.namespace)
+                    .patch(&n.name, &pp, &p)
+                    .await?;
             }
-            Ok(())
+            "ReplicaSet" => {
+                Api::<ReplicaSet>::namespaced(client, &n.namespace)
+                    .patch(&n.name, &pp, &p)
+                    .await?;
+            }
+            _ => {
+                Api::<Pod>::namespaced(client, &n.namespace)
+                    .patch(&n.name, &pp, &p)
+                    .await?;
+            }
         }
+        Ok(())
     }
 
     async fn delete(&self, n: &Node, dp: &DeleteParams) -> kube::Result<()> {
@@ -217,7 +211,11 @@ impl Apis {
     }
 }
 
-fn nodes(d: &Store<Deployment>, r: &Store<ReplicaSet>, p: &Store<Pod>) -> Vec<Node> {
+fn nodes(
+    d: &Store<PartialObjectMeta<Deployment>>,
+    r: &Store<PartialObjectMeta<ReplicaSet>>,
+    p: &Store<PartialObjectMeta<Pod>>,
+) -> Vec<Node> {
     let mut out: Vec<Node> = d
         .state()
         .iter()
@@ -284,9 +282,11 @@ async fn pass(apis: &Apis, all: &[Node]) {
 /// Runs the collector: a pass after every change the watches show, debounced.
 pub async fn run(client: Client, _config: Config) {
     let wake = Arc::new(Notify::new());
-    let (d_store, d_writer) = reflector::store::<Deployment>();
-    let (r_store, r_writer) = reflector::store::<ReplicaSet>();
-    let (p_store, p_writer) = reflector::store::<Pod>();
+    // Only metadata is watched: owner references, finalizers and deletion are all the
+    // collector reads, and a full copy of every pod would cost the server memory per pod.
+    let (d_store, d_writer) = reflector::store::<PartialObjectMeta<Deployment>>();
+    let (r_store, r_writer) = reflector::store::<PartialObjectMeta<ReplicaSet>>();
+    let (p_store, p_writer) = reflector::store::<PartialObjectMeta<Pod>>();
     macro_rules! follow {
         ($api:expr, $writer:expr) => {{
             let wake = wake.clone();
@@ -300,9 +300,15 @@ pub async fn run(client: Client, _config: Config) {
                 })
         }};
     }
-    let d = follow!(Api::<Deployment>::all(client.clone()), d_writer);
-    let r = follow!(Api::<ReplicaSet>::all(client.clone()), r_writer);
-    let p = follow!(Api::<Pod>::all(client.clone()), p_writer);
+    let d = follow!(
+        Api::<PartialObjectMeta<Deployment>>::all(client.clone()),
+        d_writer
+    );
+    let r = follow!(
+        Api::<PartialObjectMeta<ReplicaSet>>::all(client.clone()),
+        r_writer
+    );
+    let p = follow!(Api::<PartialObjectMeta<Pod>>::all(client.clone()), p_writer);
     let apis = Apis { client };
     let loop_ = async {
         loop {

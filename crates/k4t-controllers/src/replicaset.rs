@@ -23,6 +23,7 @@ use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStat
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt as _};
@@ -426,7 +427,9 @@ fn error_policy(_rs: Arc<ReplicaSet>, err: &Error, ctx: Arc<Ctx>) -> Action {
 /// Runs the controller: reconciles every ReplicaSet, and again when one of its pods changes.
 pub async fn run(client: Client, config: Config) {
     let sets: Api<ReplicaSet> = Api::all(client.clone());
-    let pods: Api<Pod> = Api::all(client.clone());
+    // Only the pods' metadata (owner references) is needed to map their changes to their
+    // ReplicaSet; reconcile reads the pods themselves.
+    let pods: Api<PartialObjectMeta<Pod>> = Api::all(client.clone());
     let ctx = Arc::new(Ctx {
         recorder: Recorder::new(client.clone(), NAME),
         client,
