@@ -158,20 +158,24 @@ impl ServerProc {
 }
 
 impl Drop for ServerProc {
-    // A clean stop lets the node agent stop its pods; waiting on a process is wall-clock time.
-    #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while self.child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline
-        {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop_gracefully(&mut self.child);
     }
+}
+
+/// SIGTERM, up to a minute to exit, then SIGKILL: a clean stop lets a node agent stop its pods.
+// Waiting on a process is wall-clock time.
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+fn stop_gracefully(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn pod(name: &str) -> Pod {

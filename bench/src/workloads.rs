@@ -64,18 +64,8 @@ impl AgentProc {
 }
 
 impl Drop for AgentProc {
-    #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while self.child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline
-        {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::stop_gracefully(&mut self.child);
     }
 }
 

@@ -164,22 +164,7 @@ fn json(k: &Kubectl, args: &[&str]) -> Value {
 
 /// Pods of the Deployment not being deleted, and how many of them run the env var FOO.
 fn api_pods(k: &Kubectl) -> (usize, usize) {
-    let list = json(k, &["get", "pods", "-l", "app=api", "-o", "json"]);
-    let live: Vec<&Value> = list["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
-        .collect();
-    let with_foo = live
-        .iter()
-        .filter(|p| {
-            p["spec"]["containers"][0]["env"]
-                .as_array()
-                .is_some_and(|e| e.iter().any(|v| v["name"] == "FOO"))
-        })
-        .count();
-    (live.len(), with_foo)
+    try_api_pods(k).expect("the pods of deployment api")
 }
 
 #[test]
@@ -394,7 +379,8 @@ fn a_deployment_scales_restarts_and_reports_a_stuck_rollout() {
     assert!(api_pod_names(&k).contains(&restarted[0]));
 }
 
-/// (live pods, of which with FOO) when the API answers.
+/// (live pods, of which with FOO) when the API answers; `None` while it does not (the server
+/// is restarting).
 fn try_api_pods(k: &Kubectl) -> Option<(usize, usize)> {
     let r = k.run(&["get", "pods", "-l", "app=api", "-o", "json"]);
     if r.status != 0 {
