@@ -51,6 +51,21 @@ fn in_service_net(ip: Ipv4Addr) -> bool {
     u32::from(ip) & mask == u32::from(SERVICE_NET)
 }
 
+/// Every object under `prefix`, now.
+async fn list_all(shared: &Shared, prefix: &str) -> Result<k4t_store::ListResult, ApiError> {
+    shared
+        .store
+        .list(ListOptions {
+            prefix,
+            at: None,
+            start_after: None,
+            limit: None,
+            filter: None,
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 /// What admission leaves to do once the created object is stored.
 #[derive(Debug, Default)]
 pub(crate) struct AfterCreate {
@@ -83,17 +98,7 @@ async fn apply_presets(shared: &Shared, obj: &mut Value) -> Result<AfterCreate, 
     let Some(pdef) = registry::find("settings.k8s.io", "v1alpha1", "podpresets") else {
         return Ok(AfterCreate::default());
     };
-    let list = shared
-        .store
-        .list(ListOptions {
-            prefix: &pdef.prefix(Some(&ns)),
-            at: None,
-            start_after: None,
-            limit: None,
-            filter: None,
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let list = list_all(shared, &pdef.prefix(Some(&ns))).await?;
     if list.items.is_empty() {
         return Ok(AfterCreate::default());
     }
@@ -161,17 +166,7 @@ async fn allocate_service(
     if ty == "ExternalName" {
         return Ok(());
     }
-    let existing = shared
-        .store
-        .list(ListOptions {
-            prefix: &def.prefix(None),
-            at: None,
-            start_after: None,
-            limit: None,
-            filter: None,
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let existing = list_all(shared, &def.prefix(None)).await?;
     let mut used_ips = HashSet::new();
     let mut used_ports = HashSet::new();
     for o in &existing.items {
