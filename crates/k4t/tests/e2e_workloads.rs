@@ -320,7 +320,7 @@ fn api_pod_names(k: &Kubectl) -> Vec<String> {
 fn a_deployment_scales_restarts_and_reports_a_stuck_rollout() {
     let s = Server::start_node(&[]);
     let k = s.kubectl();
-    let manifest = DEPLOYMENT.replace("replicas: 3", "replicas: 2\n  progressDeadlineSeconds: 4");
+    let manifest = DEPLOYMENT.replace("replicas: 3", "replicas: 2\n  progressDeadlineSeconds: 10");
     let path = k.write("deploy.yaml", &manifest);
     k.ok(&["apply", "-f", &path]);
     k.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
