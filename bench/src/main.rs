@@ -16,6 +16,7 @@ use kube::api::{Api, ObjectMeta, PostParams};
 use tokio::time::Instant;
 
 mod pods;
+mod talk;
 mod workloads;
 
 #[derive(Parser)]
@@ -62,6 +63,25 @@ enum Cmd {
         /// Replicas to scale to.
         #[arg(long, default_value_t = 200)]
         replicas: usize,
+    },
+    /// Port-forward throughput and `kubectl exec` round trips through the node agent's
+    /// tunnel. Needs root.
+    Talk {
+        /// Bytes per transfer, in MiB.
+        #[arg(long, default_value_t = 256)]
+        mib: u64,
+        /// Transfers per direction and path (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// `kubectl exec` runs.
+        #[arg(long, default_value_t = 50)]
+        exec_runs: usize,
+    },
+    /// The pod side of `talk` (runs inside the benchmark's pod).
+    #[command(hide = true)]
+    Blast {
+        #[arg(long)]
+        port: u16,
     },
 }
 
@@ -506,6 +526,9 @@ fn http_get(path: &str, accept: &str) -> anyhow::Result<http::Request<Vec<u8>>> 
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Cmd::Blast { port } = cli.command {
+        return talk::blast(port);
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -524,6 +547,12 @@ fn main() -> anyhow::Result<()> {
                 containerd_peers,
             } => pods::run(&cli.k4t, &counts, latency_pods, containerd_peers).await,
             Cmd::Workloads { replicas } => workloads::run(&cli.k4t, replicas).await,
+            Cmd::Talk {
+                mib,
+                runs,
+                exec_runs,
+            } => talk::run(&cli.k4t, mib, runs, exec_runs).await,
+            Cmd::Blast { .. } => Ok(()),
         }
     })?;
     Ok(())

@@ -58,7 +58,7 @@ fn is_ready(p: &Pod) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-fn kubectl(kubeconfig: &Path, args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn kubectl(kubeconfig: &Path, args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new("kubectl")
         .args(args)
         .env("KUBECONFIG", kubeconfig)

@@ -34,6 +34,8 @@ pub struct AgentConfig {
     /// `shutdownGracePeriod`): pods' own grace periods are cut to it.
     pub shutdown_grace: Duration,
     pub agent_port: u16,
+    /// Container log rotation (Kubernetes: 10 MiB, 5 files).
+    pub log_rotation: k4t_runtime::LogRotation,
 }
 
 impl AgentConfig {
@@ -51,6 +53,7 @@ impl AgentConfig {
             leave_running: false,
             shutdown_grace: Duration::from_secs(30),
             agent_port: 10250,
+            log_rotation: k4t_runtime::LogRotation::default(),
         }
     }
 }
@@ -158,6 +161,13 @@ pub async fn run(
         shutdown.clone(),
     ));
 
+    tasks.spawn(crate::tunnel::run(
+        client.clone(),
+        config.node_name.clone(),
+        Arc::new(crate::stream::StreamServer::new(runtime.clone())),
+        shutdown.clone(),
+    ));
+
     let events = EventSink::new(client.clone(), &config.node_name);
     let shared = Arc::new(Shared {
         client: client.clone(),
@@ -179,6 +189,7 @@ pub async fn run(
         self_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("k4t")),
         resync: Duration::from_secs(10),
         shutdown_grace: config.shutdown_grace,
+        log_rotation: config.log_rotation,
     });
 
     struct Handle {

@@ -21,6 +21,8 @@ pub mod probe;
 pub mod probe_io;
 pub mod prober;
 pub mod status;
+pub mod stream;
+pub mod tunnel;
 pub mod volumes;
 
 /// The User-Agent of probes: `kube-probe/<major>.<minor>` of the Kubernetes version served.

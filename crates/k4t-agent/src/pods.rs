@@ -52,6 +52,7 @@ pub struct Shared {
     pub resync: Duration,
     /// The most a clean agent stop gives each pod.
     pub shutdown_grace: Duration,
+    pub log_rotation: k4t_runtime::LogRotation,
 }
 
 impl Shared {
@@ -499,6 +500,7 @@ impl PodWorker {
                 .join("logs")
                 .join(&c.name)
                 .join(format!("{attempt}.log")),
+            log_rotation: self.shared.log_rotation,
             termination_message_path: Some(
                 c.termination_message_path
                     .clone()

@@ -16,6 +16,7 @@ pub mod managed_fields;
 pub mod openapi;
 pub mod patch;
 pub mod podpreset;
+pub mod podstream;
 pub mod protobuf;
 pub mod registry;
 pub mod rest;

@@ -138,6 +138,20 @@ async fn dispatch(shared: Arc<Shared>, req: Request<Body>) -> Response<Body> {
         Route::Metrics => {
             get_only(&|| respond::bytes(StatusCode::OK, "text/plain; version=0.0.4", ""))
         }
+        Route::TunnelControl(node) => {
+            if req.method() == Method::GET {
+                shared.tunnels.control(&node)
+            } else {
+                respond::error(&ApiError::MethodNotAllowed {
+                    resource: k4t_api::error::GroupResource::new("", "tunnel"),
+                    action: req.method().to_string(),
+                })
+            }
+        }
+        Route::TunnelDial(id) => {
+            let mut req = req;
+            shared.tunnels.accept(&id, &mut req)
+        }
         Route::Resource(rp) => crate::resources::handle(shared, rp, query, req).await,
         Route::NotFound => respond::error(&ApiError::UnknownPath),
     }

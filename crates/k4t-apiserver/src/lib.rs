@@ -24,6 +24,8 @@ mod resources;
 pub mod respond;
 pub mod route;
 mod serve;
+mod streaming;
+mod tunnel;
 mod watch_stream;
 
 pub use serve::Running;
@@ -105,6 +107,8 @@ pub(crate) struct Shared {
     pub shutdown: watch::Receiver<bool>,
     /// Serializes Service creates so two cannot take the same address.
     pub service_lock: tokio::sync::Mutex<()>,
+    /// Connections to node agents, for the streaming subresources.
+    pub tunnels: Arc<tunnel::Tunnels>,
 }
 
 /// Starts the API server; it runs until [`Running::shutdown`].

@@ -272,10 +272,13 @@ async fn handle_inner(
                 | Subresource::Attach
                 | Subresource::PortForward,
             ),
-        ) => Err(ApiError::ServiceUnavailable(
-            "streaming to containers needs the node agent, which this server does not run yet"
-                .to_owned(),
-        )),
+        ) => {
+            let sub = rp.subresource.ok_or(ApiError::UnknownPath)?;
+            let ns = rp.namespace.as_deref().ok_or(ApiError::UnknownPath)?;
+            let name = rp.name.as_deref().ok_or(ApiError::UnknownPath)?;
+            let obj = current(shared, def, Some(ns), name)?;
+            crate::streaming::serve(shared, parse_stored(&obj)?, sub, query, req).await
+        }
         _ => Err(not_allowed()),
     }
 }

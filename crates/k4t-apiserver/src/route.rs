@@ -25,6 +25,10 @@ pub enum Route {
     /// `/openapi/v3/<path>`
     OpenApiV3(String),
     Metrics,
+    /// `/k4t/v1/nodes/<node>/tunnel`: a node agent's control stream.
+    TunnelControl(String),
+    /// `/k4t/v1/tunnels/<id>`: a node agent dialling back.
+    TunnelDial(String),
     Resource(ResourcePath),
     NotFound,
 }
@@ -59,6 +63,10 @@ pub fn parse(path: &str) -> Route {
         ["readyz"] | ["readyz", ..] => Route::Health("readyz"),
         ["healthz"] | ["healthz", ..] => Route::Health("healthz"),
         ["metrics"] => Route::Metrics,
+        ["k4t", "v1", "nodes", node, "tunnel"] if !node.is_empty() => {
+            Route::TunnelControl((*node).to_owned())
+        }
+        ["k4t", "v1", "tunnels", id] if !id.is_empty() => Route::TunnelDial((*id).to_owned()),
         ["openapi", "v2"] => Route::OpenApiV2,
         ["openapi", "v3"] => Route::OpenApiV3Index,
         ["openapi", "v3", rest @ ..] if !rest.is_empty() => Route::OpenApiV3(rest.join("/")),

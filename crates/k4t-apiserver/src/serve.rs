@@ -123,6 +123,7 @@ pub(crate) async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Runni
         config,
         shutdown: shutdown_rx.clone(),
         service_lock: tokio::sync::Mutex::new(()),
+        tunnels: Arc::default(),
     });
     housekeeping::bootstrap(&shared).await;
     let housekeeping_task = tokio::spawn(housekeeping::run(shared.clone()));

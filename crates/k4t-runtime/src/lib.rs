@@ -121,9 +121,31 @@ pub struct ContainerConfig {
     pub tty: bool,
     /// The CRI-format log file of this instance.
     pub log_path: PathBuf,
+    /// When the log file is rotated.
+    #[serde(default)]
+    pub log_rotation: LogRotation,
     /// Read after exit for the termination message (`terminationMessagePath`).
     pub termination_message_path: Option<String>,
     pub labels: BTreeMap<String, String>,
+}
+
+/// Size-based rotation of a container's log (the kubelet's `containerLogMaxSize` and
+/// `containerLogMaxFiles`): past `max_size` bytes the file is renamed to
+/// `<file>.<YYYYMMDD-hhmmss.nnnnnnnnn>` and a new one started; at most `max_files` files
+/// (the current one included) are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogRotation {
+    pub max_size: u64,
+    pub max_files: u32,
+}
+
+impl Default for LogRotation {
+    fn default() -> Self {
+        Self {
+            max_size: 10 * 1024 * 1024,
+            max_files: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +185,32 @@ pub struct ExecResult {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub timed_out: bool,
+}
+
+/// A writable stream of an exec (its stdin).
+pub type StreamWriter = Box<dyn tokio::io::AsyncWrite + Send + Unpin>;
+/// A readable stream of an exec (its stdout or stderr).
+pub type StreamReader = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
+
+/// A command running in a container with its standard streams attached (`kubectl exec`).
+/// Dropping it kills the command.
+pub struct ExecSession {
+    /// The command's stdin (with a terminal: the terminal's input).
+    pub stdin: Option<StreamWriter>,
+    /// The command's stdout (with a terminal: everything the terminal shows).
+    pub stdout: StreamReader,
+    /// The command's stderr; `None` with a terminal, which merges it into stdout.
+    pub stderr: Option<StreamReader>,
+    /// Resizes the terminal, when there is one.
+    pub terminal: Option<Box<dyn TerminalSize>>,
+    /// The exit code once the command ended (128 + signal when a signal ended it), or
+    /// [`RuntimeError::StartFailed`] when it could not start.
+    pub exit: BoxFuture<'static, Result<i32>>,
+}
+
+/// The size of an exec's terminal.
+pub trait TerminalSize: Send + Sync {
+    fn resize(&self, width: u16, height: u16);
 }
 
 /// Something the agent should look at now rather than at its next relist.
@@ -268,6 +316,56 @@ pub trait Runtime: Send + Sync + 'static {
         argv: &[String],
         timeout: Duration,
     ) -> BoxFuture<'_, Result<ExecResult>>;
+
+    /// Starts a command inside a running container (its namespaces, cgroup, env, working
+    /// directory and user) with its standard streams handed to the caller; with `tty` it
+    /// gets a terminal as its stdin, stdout and stderr.
+    fn exec(
+        &self,
+        id: &str,
+        argv: &[String],
+        stdin: bool,
+        tty: bool,
+    ) -> BoxFuture<'_, Result<ExecSession>> {
+        let _ = (argv, stdin, tty);
+        let id = id.to_owned();
+        async move {
+            Err(RuntimeError::Other(format!(
+                "streaming exec into container {id} is not supported by this runtime"
+            )))
+        }
+        .boxed()
+    }
+
+    /// Attaches to a running container's stdio (`kubectl attach`): its output from now on,
+    /// its stdin (when it has one) and its terminal size (when it has one). `exit` resolves
+    /// with 0 when the container ends.
+    fn attach(&self, id: &str) -> BoxFuture<'_, Result<ExecSession>> {
+        let id = id.to_owned();
+        async move {
+            Err(RuntimeError::Other(format!(
+                "attaching to container {id} is not supported by this runtime"
+            )))
+        }
+        .boxed()
+    }
+
+    /// Opens a TCP connection to `port` on the pod's loopback, inside its network namespace
+    /// (what `kubectl port-forward` reaches).
+    fn port_forward(
+        &self,
+        sandbox: &str,
+        port: u16,
+    ) -> BoxFuture<'_, std::io::Result<tokio::net::TcpStream>> {
+        let _ = port;
+        let id = sandbox.to_owned();
+        async move {
+            Err(std::io::Error::other(format!(
+                "port forwarding into sandbox {id} is not supported by this runtime"
+            )))
+        }
+        .boxed()
+    }
 
     /// Lifecycle events as they happen.
     fn subscribe(&self) -> broadcast::Receiver<RuntimeEvent>;

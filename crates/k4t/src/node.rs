@@ -47,6 +47,33 @@ pub struct NodeArgs {
     /// How many pods the node accepts.
     #[arg(long, default_value_t = 110)]
     pub max_pods: u64,
+    /// A container's log file is rotated when it reaches this size (`10Mi`, `512Ki`, bytes).
+    #[arg(long, default_value = "10Mi", value_parser = parse_size)]
+    pub container_log_max_size: u64,
+    /// The most log files kept per container instance, the current one included.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
+    pub container_log_max_files: u32,
+}
+
+/// `10Mi`, `512Ki`, `1G`, `4096` → bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let bad = || {
+        format!("invalid size {s:?}: want a number with an optional Ki, Mi, Gi, K, M or G suffix")
+    };
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit {
+        "" => 1,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "K" | "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(mult).filter(|&b| b > 0).ok_or_else(bad)
 }
 
 fn parse_label(s: &str) -> Result<(String, String), String> {
@@ -78,6 +105,10 @@ impl NodeArgs {
         c.backoff_max = self.crashloop_backoff_max;
         c.max_pods = self.max_pods;
         c.pod_cidr = Some(self.pod_cidr.clone());
+        c.log_rotation = k4t_runtime::LogRotation {
+            max_size: self.container_log_max_size,
+            max_files: self.container_log_max_files,
+        };
         c
     }
 }
@@ -118,4 +149,17 @@ pub async fn run_agent(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes() {
+        assert_eq!(super::parse_size("10Mi"), Ok(10 << 20));
+        assert_eq!(super::parse_size("4096"), Ok(4096));
+        assert_eq!(super::parse_size("2K"), Ok(2000));
+        assert!(super::parse_size("0").is_err());
+        assert!(super::parse_size("1Xi").is_err());
+        assert!(super::parse_size("").is_err());
+    }
 }

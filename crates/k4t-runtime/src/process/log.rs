@@ -128,13 +128,13 @@ impl LineSplitter {
     }
 }
 
-/// Writes one entry in the CRI format.
+/// Writes one entry in the CRI format; returns how many bytes that took.
 pub fn write_entry(
     w: &mut impl Write,
     unix_nanos: i128,
     stream: Stream,
     entry: &Entry,
-) -> io::Result<()> {
+) -> io::Result<usize> {
     let mut buf = Vec::with_capacity(entry.content.len() + 48);
     buf.extend_from_slice(rfc3339_nano(unix_nanos).as_bytes());
     buf.push(b' ');
@@ -142,7 +142,37 @@ pub fn write_entry(
     buf.extend_from_slice(if entry.full { b" F " } else { b" P " });
     buf.extend_from_slice(&entry.content);
     buf.push(b'\n');
-    w.write_all(&buf)
+    w.write_all(&buf)?;
+    Ok(buf.len())
+}
+
+/// The name a rotated log file gets: `<file>.<YYYYMMDD-hhmmss.nnnnnnnnn>` (UTC), so rotated
+/// files sort by name in the order they were written. The kubelet uses the same pattern
+/// with second precision; the nanoseconds keep two rotations in one second apart.
+pub fn rotated_name(file_name: &str, unix_nanos: i128) -> String {
+    let ts = rfc3339_nano(unix_nanos - unix_nanos.rem_euclid(1_000_000_000));
+    // `2023-11-14T22:13:20Z` → `20231114-221320`
+    let digits: String = ts.chars().filter(char::is_ascii_digit).collect();
+    format!(
+        "{file_name}.{}-{}.{:09}",
+        &digits[..8],
+        &digits[8..14],
+        unix_nanos.rem_euclid(1_000_000_000)
+    )
+}
+
+/// Rotated files of `file_name` among `names`, oldest first.
+pub fn rotated_of<'a>(file_name: &str, names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let prefix = format!("{file_name}.");
+    let mut out: Vec<&str> = names
+        .into_iter()
+        .filter(|n| {
+            n.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.len() == 25 && rest.as_bytes()[8] == b'-')
+        })
+        .collect();
+    out.sort_unstable();
+    out
 }
 
 #[cfg(test)]
@@ -211,6 +241,26 @@ mod tests {
         let got = entries(&[&data[..100], &data[100..]]);
         let lens: Vec<(usize, bool)> = got.iter().map(|(s, f)| (s.len(), *f)).collect();
         assert_eq!(lens, vec![(MAX_LINE, false), (MAX_LINE, false), (5, true)]);
+    }
+
+    #[test]
+    fn rotated_names_sort_by_time() {
+        let a = rotated_name("0.log", 1_700_000_000_123_456_789);
+        assert_eq!(a, "0.log.20231114-221320.123456789");
+        let b = rotated_name("0.log", 1_700_000_000_200_000_000);
+        let c = rotated_name("0.log", 1_700_000_001_000_000_000);
+        let names = [
+            c.as_str(),
+            "0.log",
+            a.as_str(),
+            "1.log.x",
+            b.as_str(),
+            "10.log.20231114-221320.123456789",
+        ];
+        assert_eq!(
+            rotated_of("0.log", names),
+            vec![a.as_str(), b.as_str(), c.as_str()]
+        );
     }
 
     #[test]

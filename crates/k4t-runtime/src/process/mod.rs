@@ -16,6 +16,7 @@
 //! Without root, pods share the host's network and containers run without namespaces or
 //! cgroups, each in its own session and process group.
 
+mod attach;
 mod cgroups;
 mod exit;
 mod ipam;
@@ -24,6 +25,7 @@ mod net;
 mod procfs;
 mod shim;
 mod state;
+mod stream;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsString;
@@ -1077,22 +1079,28 @@ impl Inner {
         }
     }
 
+    /// Checks that `id` runs and `argv` names a command; returns whether it has a terminal.
+    fn exec_target(&self, id: &str, argv: &[String]) -> Result<bool> {
+        let tty = match self.cache.lock().containers.get(id) {
+            Some(e) if e.started.is_some() && e.exited.is_none() => e.rec.config.tty,
+            Some(_) => return Err(err_other(format!("container {id} is not running"))),
+            None => return Err(RuntimeError::ContainerNotFound(id.to_owned())),
+        };
+        if argv.first().is_none_or(String::is_empty) {
+            return Err(RuntimeError::StartFailed(
+                "exec: no command specified".to_owned(),
+            ));
+        }
+        Ok(tty)
+    }
+
     async fn exec_sync(
         &self,
         id: &str,
         argv: Vec<String>,
         timeout: Duration,
     ) -> Result<ExecResult> {
-        match self.cache.lock().containers.get(id) {
-            Some(e) if e.started.is_some() && e.exited.is_none() => {}
-            Some(_) => return Err(err_other(format!("container {id} is not running"))),
-            None => return Err(RuntimeError::ContainerNotFound(id.to_owned())),
-        }
-        if argv.first().is_none_or(String::is_empty) {
-            return Err(RuntimeError::StartFailed(
-                "exec: no command specified".to_owned(),
-            ));
-        }
+        self.exec_target(id, &argv)?;
         let ms = u64::try_from(timeout.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -1117,6 +1125,161 @@ impl Inner {
             Err(msg) if msg.starts_with("exec: ") => Err(RuntimeError::StartFailed(msg)),
             Err(msg) => Err(RuntimeError::Other(msg)),
         }
+    }
+}
+
+impl Inner {
+    async fn exec(
+        &self,
+        id: &str,
+        argv: Vec<String>,
+        stdin: bool,
+        tty: bool,
+    ) -> Result<crate::ExecSession> {
+        self.exec_target(id, &argv)?;
+        let dir = self.container_dir(id);
+        let status = dir.join(format!("exec-{}.status", rand::random::<u64>()));
+        let mut cmd = tokio::process::Command::new(&self.config.shim_program);
+        cmd.args(&self.config.shim_args)
+            .arg("exec-stream")
+            .arg(&dir)
+            .arg(&status)
+            .arg(if tty { "1" } else { "0" })
+            .args(&argv)
+            .env(SHIM_MALLOC_CONF.0, SHIM_MALLOC_CONF.1)
+            .kill_on_drop(true);
+        let spawn_err = |e: std::io::Error| {
+            err_other(format!(
+                "running the supervisor {}: {e}",
+                self.config.shim_program.display()
+            ))
+        };
+        struct Streams {
+            stdin: Option<crate::StreamWriter>,
+            stdout: crate::StreamReader,
+            stderr: Option<crate::StreamReader>,
+            terminal: Option<Box<dyn crate::TerminalSize>>,
+        }
+        let session_io: Streams;
+        let child = if tty {
+            let (master, slave) = shim::open_pty().map_err(|e| {
+                err_other(format!("allocating a terminal for an exec in {id}: {e}"))
+            })?;
+            let dup = |fd: &OwnedFd| fd.try_clone().map_err(spawn_err);
+            cmd.stdin(Stdio::from(dup(&slave)?))
+                .stdout(Stdio::from(dup(&slave)?))
+                .stderr(Stdio::from(slave));
+            let child = cmd.spawn().map_err(spawn_err)?;
+            // The terminal's other side now lives only in the command: its exit ends the
+            // output.
+            drop(cmd);
+            let master = stream::PtyMaster::new(master).map_err(spawn_err)?;
+            session_io = Streams {
+                stdin: stdin.then(|| Box::new(master.clone()) as _),
+                stdout: Box::new(master.clone()),
+                stderr: None,
+                terminal: Some(Box::new(master)),
+            };
+            child
+        } else {
+            cmd.stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let mut child = cmd.spawn().map_err(spawn_err)?;
+            drop(cmd);
+            let out = child
+                .stdout
+                .take()
+                .ok_or_else(|| err_other("no stdout pipe"))?;
+            let err = child
+                .stderr
+                .take()
+                .ok_or_else(|| err_other("no stderr pipe"))?;
+            session_io = Streams {
+                stdin: child.stdin.take().map(|w| Box::new(w) as _),
+                stdout: Box::new(out),
+                stderr: Some(Box::new(err)),
+                terminal: None,
+            };
+            child
+        };
+        let exit = async move {
+            let mut child = child;
+            let waited = child.wait().await;
+            let recorded = stream::read_stream_status(&status);
+            let _ = std::fs::remove_file(&status);
+            match (recorded, waited) {
+                (Some(shim::StreamStatus::Exited(code)), _) => Ok(code),
+                (Some(shim::StreamStatus::StartFailed(msg)), _) if msg.starts_with("exec: ") => {
+                    Err(RuntimeError::StartFailed(msg))
+                }
+                (Some(shim::StreamStatus::StartFailed(msg)), _) => Err(RuntimeError::Other(msg)),
+                (None, Ok(st)) => Err(err_other(format!(
+                    "the exec supervisor ended ({st}) without recording an exit"
+                ))),
+                (None, Err(e)) => Err(err_other(format!("waiting for the exec supervisor: {e}"))),
+            }
+        }
+        .boxed();
+        Ok(crate::ExecSession {
+            stdin: session_io.stdin,
+            stdout: session_io.stdout,
+            stderr: session_io.stderr,
+            terminal: session_io.terminal,
+            exit,
+        })
+    }
+
+    async fn attach(&self, id: &str) -> Result<crate::ExecSession> {
+        // Attaching needs no command: any non-empty argv passes the check.
+        let tty = self.exec_target(id, &["attach".to_owned()])?;
+        stream::attach(&self.container_dir(id), tty)
+            .await
+            .map_err(|e| err_other(format!("attaching to container {id}: {e}")))
+    }
+
+    async fn port_forward(
+        &self,
+        sandbox: &str,
+        port: u16,
+    ) -> std::io::Result<tokio::net::TcpStream> {
+        let netns = {
+            let cache = self.cache.lock();
+            let rec = cache.sandboxes.get(sandbox).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("sandbox {sandbox} not found"),
+                )
+            })?;
+            if rec.stopped {
+                return Err(std::io::Error::other(format!(
+                    "sandbox {sandbox} is not running"
+                )));
+            }
+            match rec.init {
+                Some(init) if rec.isolated && !rec.host_network => {
+                    if !is_alive(init) {
+                        return Err(std::io::Error::other(format!(
+                            "sandbox {sandbox} is not running"
+                        )));
+                    }
+                    Some(PathBuf::from(format!("/proc/{}/ns/net", init.pid)))
+                }
+                _ => None,
+            }
+        };
+        stream::dial_in_netns(netns.as_deref(), port, Duration::from_secs(10))
+            .await
+            .map_err(|e| match &netns {
+                Some(ns) => std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "failed to connect to localhost:{port} inside namespace \"{}\": {e}",
+                        ns.display()
+                    ),
+                ),
+                None => e,
+            })
     }
 }
 
@@ -1274,6 +1437,32 @@ impl Runtime for ProcessRuntime {
         let id = id.to_owned();
         let argv = argv.to_vec();
         async move { self.inner.exec_sync(&id, argv, timeout).await }.boxed()
+    }
+
+    fn exec(
+        &self,
+        id: &str,
+        argv: &[String],
+        stdin: bool,
+        tty: bool,
+    ) -> BoxFuture<'_, Result<crate::ExecSession>> {
+        let id = id.to_owned();
+        let argv = argv.to_vec();
+        async move { self.inner.exec(&id, argv, stdin, tty).await }.boxed()
+    }
+
+    fn attach(&self, id: &str) -> BoxFuture<'_, Result<crate::ExecSession>> {
+        let id = id.to_owned();
+        async move { self.inner.attach(&id).await }.boxed()
+    }
+
+    fn port_forward(
+        &self,
+        sandbox: &str,
+        port: u16,
+    ) -> BoxFuture<'_, std::io::Result<tokio::net::TcpStream>> {
+        let id = sandbox.to_owned();
+        async move { self.inner.port_forward(&id, port).await }.boxed()
     }
 
     fn subscribe(&self) -> broadcast::Receiver<RuntimeEvent> {

@@ -16,6 +16,11 @@
 //! - `exec <container-dir> <timeout-ms> <argv>...`: runs a command in a running container
 //!   (its namespaces, cgroup, env, working directory and user) and prints its exit code and
 //!   output (see [`ExecOutput`]).
+//! - `exec-stream <container-dir> <status-file> <tty 0|1> <argv>...`: the same, with the
+//!   command's standard streams being the supervisor's own (pipes or a terminal k4t holds),
+//!   for `kubectl exec`. It exits with the command's exit code and records in the status
+//!   file `exit <code>` or `error <message>` (the command could not start), so a start
+//!   failure is never mistaken for the command's output or exit code.
 
 use std::ffi::{CString, OsString};
 use std::fs::File;
@@ -29,6 +34,7 @@ use k4t_sys::{Fork, Namespace, Namespaces};
 use rustix::event::{PollFd, PollFlags};
 use rustix::process::{Pid, PidfdFlags, Signal, WaitOptions};
 
+use super::attach;
 use super::cgroups::CgroupPaths;
 use super::exit::{self, Ended, Exit};
 use super::log::{self as crilog, LineSplitter, Stream};
@@ -72,9 +78,13 @@ pub fn shim_main(args: &[OsString]) -> i32 {
             Ok(ms) => exec(Path::new(dir), ms, &args[3..]),
             Err(_) => Err(format!("invalid timeout {timeout_ms:?}")),
         },
+        ["exec-stream", dir, status, tty @ ("0" | "1"), argv @ ..] if !argv.is_empty() => {
+            return exec_stream(Path::new(dir), Path::new(status), *tty == "1", &args[4..]);
+        }
         _ => {
             eprintln!(
-                "usage: k4t shim sandbox <dir> | start <dir> | exec <dir> <timeout-ms> <command>...\n\
+                "usage: k4t shim sandbox <dir> | start <dir> | exec <dir> <timeout-ms> <command>... \
+                 | exec-stream <dir> <status-file> <tty 0|1> <command>...\n\
                  (the process runtime's per-container supervisor; not meant to be run by hand)"
             );
             return 2;
@@ -94,7 +104,7 @@ fn now() -> i64 {
 }
 
 /// Sleeps without `std::thread::sleep` (which the project reserves for tokio's clock).
-fn pause(ms: u64) {
+pub(crate) fn pause(ms: u64) {
     let ts = rustix::time::Timespec {
         tv_sec: (ms / 1000) as i64,
         tv_nsec: ((ms % 1000) * 1_000_000) as i64,
@@ -210,8 +220,9 @@ struct Launched {
     pidfd: OwnedFd,
     stdout: Option<OwnedFd>,
     stderr: Option<OwnedFd>,
-    /// Kept open so a container with `stdin: true` does not read EOF.
-    _stdin: Option<OwnedFd>,
+    /// The container's stdin (`stdin: true`): handed to the attach hub, which keeps it open
+    /// so the container does not read EOF.
+    stdin: Option<OwnedFd>,
     started: Started,
 }
 
@@ -294,6 +305,8 @@ struct Setup {
     /// Own mount namespace with /proc (when in a pod PID namespace), /tmp and the mounts.
     mounts: Option<MountPlan>,
     tty: bool,
+    /// The process is killed when its supervisor dies (a streamed exec whose client left).
+    die_with_parent: bool,
     credentials: Option<(u32, u32)>,
     cwd: String,
     argv: Vec<String>,
@@ -375,6 +388,7 @@ fn prepare(dir: &Path, rec: &ContainerRecord, errors_w: OwnedFd) -> Result<Setup
         join: Vec::new(),
         mounts: None,
         tty: config.tty,
+        die_with_parent: false,
         credentials: credentials(config),
         cwd: config
             .working_dir
@@ -438,6 +452,10 @@ fn child_setup(s: &mut Setup) -> io::Result<()> {
         cg.join_self().map_err(|e| fail(&s.errors, e.to_string()))?;
     }
     rustix::process::setsid().map_err(|e| fail(&s.errors, format!("setsid: {e}")))?;
+    if s.die_with_parent {
+        rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
+            .map_err(|e| fail(&s.errors, format!("prctl(PR_SET_PDEATHSIG): {e}")))?;
+    }
     if s.tty {
         rustix::process::ioctl_tiocsctty(rustix::stdio::stdin())
             .map_err(|e| fail(&s.errors, format!("setting the controlling terminal: {e}")))?;
@@ -663,7 +681,7 @@ fn launch(dir: &Path, rec: &ContainerRecord, supervisor: ProcRef) -> Result<Laun
         pidfd,
         stdout,
         stderr,
-        _stdin: stdin,
+        stdin,
         started: Started {
             supervisor,
             process,
@@ -677,7 +695,7 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
         .map_err(|e| format!("creating a pipe: {e}"))
 }
 
-fn open_pty() -> io::Result<(OwnedFd, OwnedFd)> {
+pub(crate) fn open_pty() -> io::Result<(OwnedFd, OwnedFd)> {
     use rustix::fs::{Mode, OFlags};
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
@@ -722,6 +740,15 @@ struct LogSink<'a> {
     file: &'a mut File,
     out: LineSplitter,
     err: LineSplitter,
+    rotation: Option<Rotation>,
+}
+
+/// Where the log is and when it is rotated.
+struct Rotation {
+    path: PathBuf,
+    limits: crate::LogRotation,
+    /// Bytes in the current file.
+    size: u64,
 }
 
 impl LogSink<'_> {
@@ -733,30 +760,93 @@ impl LogSink<'_> {
         let entries = splitter.feed(data);
         let ts = crilog::now_nanos();
         for e in entries {
-            let _ = crilog::write_entry(self.file, ts, stream, &e);
+            self.entry(ts, stream, &e);
+        }
+    }
+
+    fn entry(&mut self, ts: i128, stream: Stream, e: &crilog::Entry) {
+        let Ok(n) = crilog::write_entry(self.file, ts, stream, e) else {
+            return;
+        };
+        let Some(r) = self.rotation.as_mut() else {
+            return;
+        };
+        r.size += n as u64;
+        if r.size >= r.limits.max_size
+            && let Err(e) = rotate(self.file, r)
+        {
+            eprintln!("rotating {}: {e}", r.path.display());
         }
     }
 
     fn finish(&mut self) {
         let ts = crilog::now_nanos();
-        for (stream, splitter) in [
-            (Stream::Stdout, &mut self.out),
-            (Stream::Stderr, &mut self.err),
-        ] {
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let splitter = match stream {
+                Stream::Stdout => &mut self.out,
+                Stream::Stderr => &mut self.err,
+            };
             if let Some(e) = splitter.finish() {
-                let _ = crilog::write_entry(self.file, ts, stream, &e);
+                self.entry(ts, stream, &e);
             }
         }
     }
 }
 
+/// Renames the full log aside, starts a new one, and removes the oldest rotated files past
+/// the limit. Readers find the renamed file by its name (see `crilog::rotated_of`).
+fn rotate(file: &mut File, r: &mut Rotation) -> io::Result<()> {
+    let (Some(dir), Some(name)) = (r.path.parent(), r.path.file_name().and_then(|n| n.to_str()))
+    else {
+        return Ok(());
+    };
+    let _ = file.flush();
+    // Never onto an older rotated file: one chunk of output can fill several files.
+    let mut ts = crilog::now_nanos();
+    while dir.join(crilog::rotated_name(name, ts)).exists() {
+        ts += 1;
+    }
+    std::fs::rename(&r.path, dir.join(crilog::rotated_name(name, ts)))?;
+    *file = File::options().create(true).append(true).open(&r.path)?;
+    r.size = 0;
+    let names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    let rotated = crilog::rotated_of(name, names.iter().map(String::as_str));
+    let keep = (r.limits.max_files.max(1) - 1) as usize;
+    for old in &rotated[..rotated.len().saturating_sub(keep)] {
+        let _ = std::fs::remove_file(dir.join(old));
+    }
+    Ok(())
+}
+
 /// Copies output to the log until the process ends; then kills what is left of the
 /// container, drains the output, and works out the exit.
-fn watch(dir: &Path, rec: &ContainerRecord, l: Launched, log: &mut File) -> Exit {
+fn watch(dir: &Path, rec: &ContainerRecord, mut l: Launched, log: &mut File) -> Exit {
+    let terminal = if rec.config.tty {
+        l.stdout.as_ref().and_then(|m| m.try_clone().ok())
+    } else {
+        None
+    };
+    let mut hub = match attach::Hub::open(dir, l.stdin.take(), terminal, rec.config.stdin_once) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            eprintln!("listening for attach in {}: {e}", dir.display());
+            None
+        }
+    };
+    let path = &rec.config.log_path;
+    let rotation =
+        (!path.as_os_str().is_empty() && rec.config.log_rotation.max_size > 0).then(|| Rotation {
+            path: path.clone(),
+            limits: rec.config.log_rotation,
+            size: log.metadata().map(|m| m.len()).unwrap_or(0),
+        });
     let mut sink = LogSink {
         file: log,
         out: LineSplitter::default(),
         err: LineSplitter::default(),
+        rotation,
     };
     let mut streams: Vec<(OwnedFd, Stream)> =
         [(l.stdout, Stream::Stdout), (l.stderr, Stream::Stderr)]
@@ -780,6 +870,7 @@ fn watch(dir: &Path, rec: &ContainerRecord, l: Launched, log: &mut File) -> Exit
                 written += 1;
                 sink.write(s, d)
             },
+            hub.as_mut(),
         );
         if exited {
             break wait_exit(l.pid);
@@ -797,9 +888,14 @@ fn watch(dir: &Path, rec: &ContainerRecord, l: Launched, log: &mut File) -> Exit
         if left == 0 {
             break;
         }
-        pump(&mut streams, None, Some(left), &mut buf, &mut |s, d| {
-            sink.write(s, d)
-        });
+        pump(
+            &mut streams,
+            None,
+            Some(left),
+            &mut buf,
+            &mut |s, d| sink.write(s, d),
+            hub.as_mut(),
+        );
     }
     sink.finish();
     let _ = sink.file.flush();
@@ -811,14 +907,16 @@ fn watch(dir: &Path, rec: &ContainerRecord, l: Launched, log: &mut File) -> Exit
     exit::exit_of(ended, oom, termination_message(dir, rec))
 }
 
-/// One poll round over the output streams and, optionally, the process's pidfd. Returns
-/// whether the process has exited. Streams that reached EOF are removed.
+/// One poll round over the output streams, optionally the process's pidfd, and the attach
+/// hub's sockets. Returns whether the process has exited. Streams that reached EOF are
+/// removed.
 fn pump(
     streams: &mut Vec<(OwnedFd, Stream)>,
     pidfd: Option<BorrowedFd<'_>>,
     timeout_ms: Option<u64>,
     buf: &mut [u8],
     sink: &mut dyn FnMut(Stream, &[u8]),
+    mut hub: Option<&mut attach::Hub>,
 ) -> bool {
     let mut fds: Vec<PollFd<'_>> = streams
         .iter()
@@ -826,6 +924,14 @@ fn pump(
         .collect();
     if let Some(p) = pidfd {
         fds.push(PollFd::from_borrowed_fd(p, PollFlags::IN));
+    }
+    let hub_at = fds.len();
+    if let Some(h) = hub.as_deref() {
+        fds.extend(
+            h.fds()
+                .into_iter()
+                .map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)),
+        );
     }
     let ts = timeout_ms.map(|ms| rustix::time::Timespec {
         tv_sec: (ms / 1000) as i64,
@@ -841,7 +947,7 @@ fn pump(
     }
     let ready: Vec<PollFlags> = fds.iter().map(PollFd::revents).collect();
     drop(fds);
-    let exited = pidfd.is_some() && ready.last().is_some_and(|r| !r.is_empty());
+    let exited = pidfd.is_some() && ready.get(hub_at - 1).is_some_and(|r| !r.is_empty());
     let mut closed = Vec::new();
     for (i, (fd, stream)) in streams.iter().enumerate() {
         if ready[i].is_empty() {
@@ -850,6 +956,13 @@ fn pump(
         let (n, open) = read_some(fd, buf);
         if n > 0 {
             sink(*stream, &buf[..n]);
+            if let Some(h) = hub.as_deref_mut() {
+                let kind = match stream {
+                    Stream::Stdout => attach::STDOUT,
+                    Stream::Stderr => attach::STDERR,
+                };
+                h.broadcast(kind, &buf[..n]);
+            }
         }
         if !open {
             closed.push(i);
@@ -857,6 +970,12 @@ fn pump(
     }
     for i in closed.into_iter().rev() {
         streams.remove(i);
+    }
+    if let Some(h) = hub {
+        let flags: Vec<bool> = ready[hub_at..].iter().map(|r| !r.is_empty()).collect();
+        if flags.iter().any(|&r| r) {
+            h.ready(&flags);
+        }
     }
     exited
 }
@@ -983,7 +1102,9 @@ impl ExecOutput {
     }
 }
 
-fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
+/// Prepares running `argv` in a running container: reads its records, joins its PID
+/// namespace (for the next child) and returns the hook's setup and error pipe.
+fn exec_setup(dir: &Path, argv: &[String]) -> Result<(Setup, OwnedFd), String> {
     let rec: ContainerRecord = state::read_json(&dir.join(CONTAINER_FILE))
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no container record in {}", dir.display()))?;
@@ -1011,6 +1132,7 @@ fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
             .clone()
             .filter(|w| !w.is_empty())
             .unwrap_or_else(|| "/".to_owned()),
+        die_with_parent: false,
         argv: argv.to_vec(),
         env: env_strings(&rec.config)?,
         path_env: path_env(&rec.config),
@@ -1035,6 +1157,11 @@ fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
         k4t_sys::setns(f.as_fd(), Namespace::Pid)
             .map_err(|e| format!("joining the container's PID namespace: {e}"))?;
     }
+    Ok((setup, errors_r))
+}
+
+fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
+    let (mut setup, errors_r) = exec_setup(dir, argv)?;
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
     let mut cmd = Command::new(&argv[0]);
@@ -1080,6 +1207,7 @@ fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
             Some(left),
             &mut buf,
             &mut keep,
+            None,
         ) {
             ended = Some(wait_exit(pid));
             break;
@@ -1097,7 +1225,7 @@ fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
         if left == 0 {
             break;
         }
-        pump(&mut streams, None, Some(left), &mut buf, &mut keep);
+        pump(&mut streams, None, Some(left), &mut buf, &mut keep, None);
     }
     let exit_code = match ended {
         Some(Ended::Exited(c)) => c,
@@ -1114,6 +1242,61 @@ fn exec(dir: &Path, timeout_ms: u64, argv: &[String]) -> Result<i32, String> {
         .write_all(&out.encode())
         .map_err(|e| e.to_string())?;
     Ok(0)
+}
+
+/// What `exec-stream` records in its status file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamStatus {
+    Exited(i32),
+    StartFailed(String),
+}
+
+impl StreamStatus {
+    pub fn encode(&self) -> String {
+        match self {
+            StreamStatus::Exited(code) => format!("exit {code}\n"),
+            StreamStatus::StartFailed(msg) => format!("error {msg}\n"),
+        }
+    }
+
+    pub fn decode(text: &str) -> Option<StreamStatus> {
+        let text = text.trim_end_matches('\n');
+        if let Some(msg) = text.strip_prefix("error ") {
+            return Some(StreamStatus::StartFailed(msg.to_owned()));
+        }
+        text.strip_prefix("exit ")?
+            .parse()
+            .ok()
+            .map(StreamStatus::Exited)
+    }
+}
+
+fn exec_stream(dir: &Path, status: &Path, tty: bool, argv: &[String]) -> i32 {
+    let outcome = (|| -> Result<i32, String> {
+        let (mut setup, errors_r) = exec_setup(dir, argv)?;
+        setup.tty = tty;
+        setup.die_with_parent = true;
+        // The command's stdio is the supervisor's: k4t's pipes or terminal.
+        let mut cmd = Command::new(&argv[0]);
+        let spawned = k4t_sys::spawn_with_hook(&mut cmd, move || child_setup(&mut setup));
+        drop(cmd);
+        let child = spawned.map_err(|e| hook_error(errors_r, &e))?;
+        let raw = child.id() as i32;
+        drop(child);
+        let pid = Pid::from_raw(raw).ok_or("the exec'd process has no pid")?;
+        Ok(match wait_exit(pid) {
+            Ended::Exited(c) => c,
+            Ended::Signaled(s) => 128 + s,
+        })
+    })();
+    let (record, code) = match outcome {
+        Ok(code) => (StreamStatus::Exited(code), code),
+        Err(msg) => (StreamStatus::StartFailed(msg), 126),
+    };
+    if let Err(e) = std::fs::write(status, record.encode()) {
+        eprintln!("writing {}: {e}", status.display());
+    }
+    code
 }
 
 #[cfg(test)]

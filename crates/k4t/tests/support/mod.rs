@@ -402,6 +402,11 @@ pub struct Background {
 }
 
 impl Background {
+    /// Wraps a child started elsewhere whose output goes to `out`.
+    pub fn from_child(child: Child, out: PathBuf) -> Background {
+        Background { child, out }
+    }
+
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.out).unwrap_or_default()
     }
