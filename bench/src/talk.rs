@@ -162,20 +162,25 @@ pub async fn run(bin: &PathBuf, mib: u64, runs: usize, exec_runs: usize) -> anyh
         .spawn()
         .context("starting kubectl port-forward")?;
     let mut first = String::new();
-    BufReader::new(pf.stdout.take().context("stdout")?).read_line(&mut first)?;
+    let mut out = BufReader::new(pf.stdout.take().context("stdout")?);
+    out.read_line(&mut first)?;
     if !first.contains("Forwarding from") {
         bail!("kubectl port-forward said {first:?}");
     }
+    // kubectl prints a line per connection; a closed pipe would end it.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let tunnel = format!("127.0.0.1:{local}");
     let bytes = mib * 1024 * 1024;
     // One warm-up of each, then the median of `runs`.
     let mut rows = Vec::new();
     for verb in ["get", "put"] {
         let best = |addr: &str| -> anyhow::Result<f64> {
-            transfer(addr, verb, bytes.min(16 << 20))?;
+            transfer(addr, verb, bytes.min(16 << 20))
+                .with_context(|| format!("warming up: {verb} through {addr}"))?;
             let mut speeds: Vec<f64> = (0..runs)
                 .map(|_| transfer(addr, verb, bytes).map(|d| mbps(bytes, d)))
-                .collect::<anyhow::Result<_>>()?;
+                .collect::<anyhow::Result<_>>()
+                .with_context(|| format!("{verb} through {addr}"))?;
             speeds.sort_by(f64::total_cmp);
             Ok(speeds[speeds.len() / 2])
         };

@@ -504,8 +504,8 @@ async fn run_channel_port_forward<S>(
     let writer = send_then_close(&mut sink, &mut out_rx);
     let reader = async {
         while let Some(Ok(m)) = stream.next().await {
-            match m {
-                Message::Binary(b) => {
+            match channel_bytes(m) {
+                Some(b) => {
                     let Some((&ch, data)) = b.split_first() else {
                         continue;
                     };
@@ -517,8 +517,7 @@ async fn run_channel_port_forward<S>(
                         let _ = tx.send(Bytes::copy_from_slice(data)).await;
                     }
                 }
-                Message::Close(_) => break,
-                _ => {}
+                None => {}
             }
         }
     };
@@ -528,6 +527,17 @@ async fn run_channel_port_forward<S>(
     }
     for r in relays {
         r.abort();
+    }
+}
+
+/// The bytes of a channel message. Clients may send text frames as well as binary ones (the
+/// Python client writes stdin as text), as Kubernetes accepts; a close ends the session
+/// with the stream.
+fn channel_bytes(m: Message) -> Option<Bytes> {
+    match m {
+        Message::Binary(b) => Some(b),
+        Message::Text(t) => Some(Bytes::copy_from_slice(t.as_bytes())),
+        _ => None,
     }
 }
 
@@ -733,8 +743,8 @@ async fn run_exec<S>(
     let reader = async {
         while let Some(msg) = stream.next().await {
             let Ok(msg) = msg else { break };
-            match msg {
-                Message::Binary(b) => match channel::decode(version, &b) {
+            match channel_bytes(msg) {
+                Some(b) => match channel::decode(version, &b) {
                     ChannelIn::Stdin(data) => {
                         if let Some(w) = stdin.as_mut()
                             && w.write_all(data).await.is_err()
@@ -755,8 +765,8 @@ async fn run_exec<S>(
                     ChannelIn::BadResize(e) => tracing::debug!(error = %e, "exec resize"),
                     ChannelIn::Close(_) | ChannelIn::Ignored => {}
                 },
-                Message::Close(_) => break,
-                _ => {}
+                // After a close the stream ends.
+                None => {}
             }
         }
         // The client is gone: dropping the session kills the command.

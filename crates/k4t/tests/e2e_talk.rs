@@ -510,6 +510,17 @@ fn port_forward_many_ports_and_connections() {
     // the query, one connection per port; and exec through the same library.
     client_library_port_forward_and_exec(&server);
 
+    // Malformed SPDY and channel frames end their own session only.
+    malformed_frames_end_only_their_session(&server);
+    let again = free_port();
+    let pf = forward(&k, "pf-after", &[format!("{again}:8080")], false);
+    pf.wait_for("Forwarding from 127.0.0.1", Duration::from_secs(20));
+    assert_eq!(
+        get_local(again).unwrap(),
+        (200, "You've hit fwd\n".to_owned())
+    );
+    drop(pf);
+
     // A port nothing listens on: kubectl shows Kubernetes' error and ends the session.
     let closed = free_port();
     let mut pf = forward(&k, "pf-closed", &[format!("{closed}:7777")], false);
@@ -590,4 +601,117 @@ fn client_library_port_forward_and_exec(server: &Server) {
             "{status:?}"
         );
     });
+}
+
+/// Garbage after a plain SPDY upgrade, and channel messages for channels that do not exist:
+/// the server ends (or ignores) them and keeps serving.
+fn malformed_frames_end_only_their_session(server: &Server) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let config = server.client_config(support::Auth::Admin);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = kube::Client::try_from(config).expect("client");
+        let req = http::Request::post("/api/v1/namespaces/default/pods/fwd/portforward")
+            .header(http::header::CONNECTION, "Upgrade")
+            .header(http::header::UPGRADE, "SPDY/3.1")
+            .header("X-Stream-Protocol-Version", "portforward.k8s.io")
+            .body(kube::client::Body::from(Vec::new()))
+            .expect("request");
+        let resp = client.send(req).await.expect("upgrade request");
+        assert_eq!(resp.status(), http::StatusCode::SWITCHING_PROTOCOLS);
+        let io = hyper::upgrade::on(resp).await.expect("upgraded");
+        let mut io = hyper_util::rt::TokioIo::new(io);
+        // A control frame of SPDY version 2, then noise.
+        io.write_all(b"\x80\x02\x00\x01\x00\x00\x00\x0aGARBAGE-GARBAGE-GARBAGE")
+            .await
+            .expect("write garbage");
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), io.read_to_end(&mut rest)).await;
+        assert!(read.is_ok(), "the server closes a session it cannot parse");
+
+        // The channel protocol: messages on channels no port has, empty ones, then a real
+        // request on the right channel still gets its answer.
+        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::default_namespaced(client.clone());
+        let mut pf = pods.portforward("fwd", &[8080]).await.expect("portforward");
+        let mut s = pf.take_stream(8080).expect("stream");
+        s.write_all(b"GET / HTTP/1.1\r\nHost: fwd\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("write");
+        let mut out = String::new();
+        tokio::time::timeout(Duration::from_secs(20), s.read_to_string(&mut out))
+            .await
+            .expect("answer in time")
+            .expect("read");
+        assert!(out.ends_with("You've hit fwd\n"), "{out}");
+        drop((s, pf));
+        let mut ws = client
+            .connect(
+                http::Request::get("/api/v1/namespaces/default/pods/fwd/portforward?ports=8080")
+                    .body(Vec::new())
+                    .expect("request"),
+            )
+            .await
+            .expect("websocket")
+            .into_stream();
+        use futures::SinkExt as _;
+        use tokio_tungstenite::tungstenite::Message;
+        for junk in [vec![], vec![200u8, 1, 2], vec![1u8; 70_000], vec![255u8]] {
+            ws.send(Message::Binary(junk.into()))
+                .await
+                .expect("send junk");
+        }
+        ws.send(Message::Binary(
+            [
+                &[0u8][..],
+                b"GET / HTTP/1.1\r\nHost: fwd\r\nConnection: close\r\n\r\n",
+            ]
+            .concat()
+            .into(),
+        ))
+        .await
+        .expect("send request");
+        use futures::StreamExt as _;
+        let mut answer = Vec::new();
+        while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(20), ws.next()).await {
+            match m {
+                Message::Binary(b) if b.first() == Some(&0) && b.len() > 3 => {
+                    answer.extend_from_slice(&b[1..])
+                }
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.ends_with("You've hit fwd\n"), "{answer}");
+    });
+}
+
+#[test]
+fn python_client_talks_to_a_pod() {
+    let server = Server::start_node(&[]);
+    let k = server.kubectl();
+    apply(
+        &k,
+        "py-talk",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: py-talk}\nspec:\n  containers:\n  - {name: app, image: k4t/demo}\n",
+    );
+    wait_running(&k, "py-talk");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/talk.py");
+    let python = std::env::var("K4T_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let out = std::process::Command::new(&python)
+        .arg(script)
+        .env("KUBECONFIG", &server.kubeconfig)
+        .output()
+        .unwrap_or_else(|e| panic!("running {python}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "python client failed (is the `kubernetes` package installed?):\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("python talk: ok"), "{stdout}");
 }
