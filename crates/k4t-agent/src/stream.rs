@@ -504,20 +504,18 @@ async fn run_channel_port_forward<S>(
     let writer = send_then_close(&mut sink, &mut out_rx);
     let reader = async {
         while let Some(Ok(m)) = stream.next().await {
-            match channel_bytes(m) {
-                Some(b) => {
-                    let Some((&ch, data)) = b.split_first() else {
-                        continue;
-                    };
-                    let ch = ch as usize;
-                    if ch.is_multiple_of(2)
-                        && let Some(tx) = inbound.get(ch / 2)
-                        && !data.is_empty()
-                    {
-                        let _ = tx.send(Bytes::copy_from_slice(data)).await;
-                    }
-                }
-                None => {}
+            let Some(b) = channel_bytes(m) else {
+                continue;
+            };
+            let Some((&ch, data)) = b.split_first() else {
+                continue;
+            };
+            let ch = ch as usize;
+            if ch.is_multiple_of(2)
+                && let Some(tx) = inbound.get(ch / 2)
+                && !data.is_empty()
+            {
+                let _ = tx.send(Bytes::copy_from_slice(data)).await;
             }
         }
     };
@@ -743,31 +741,31 @@ async fn run_exec<S>(
     let reader = async {
         while let Some(msg) = stream.next().await {
             let Ok(msg) = msg else { break };
-            match channel_bytes(msg) {
-                Some(b) => match channel::decode(version, &b) {
-                    ChannelIn::Stdin(data) => {
-                        if let Some(w) = stdin.as_mut()
-                            && w.write_all(data).await.is_err()
-                        {
-                            stdin = None;
-                        }
+            // After a close the stream ends.
+            let Some(b) = channel_bytes(msg) else {
+                continue;
+            };
+            match channel::decode(version, &b) {
+                ChannelIn::Stdin(data) => {
+                    if let Some(w) = stdin.as_mut()
+                        && w.write_all(data).await.is_err()
+                    {
+                        stdin = None;
                     }
-                    ChannelIn::Close(channel::STDIN) => {
-                        if let Some(mut w) = stdin.take() {
-                            let _ = w.shutdown().await;
-                        }
+                }
+                ChannelIn::Close(channel::STDIN) => {
+                    if let Some(mut w) = stdin.take() {
+                        let _ = w.shutdown().await;
                     }
-                    ChannelIn::Resize { width, height } => {
-                        if let Some(t) = &terminal {
-                            t.resize(width, height);
-                        }
+                }
+                ChannelIn::Resize { width, height } => {
+                    if let Some(t) = &terminal {
+                        t.resize(width, height);
                     }
-                    ChannelIn::BadResize(e) => tracing::debug!(error = %e, "exec resize"),
-                    ChannelIn::Close(_) | ChannelIn::Ignored => {}
-                },
-                // After a close the stream ends.
-                None => {}
-            }
+                }
+                ChannelIn::BadResize(e) => tracing::debug!(error = %e, "exec resize"),
+                ChannelIn::Close(_) | ChannelIn::Ignored => {}
+            };
         }
         // The client is gone: dropping the session kills the command.
     };
