@@ -429,9 +429,7 @@ impl Codec {
                 }
             }
             RST_STREAM => {
-                let (Some(stream_id), Some(status), true) = (c.u32(), c.u32(), c.is_empty()) else {
-                    return Err(bad_length("rst_stream"));
-                };
+                let (stream_id, status) = c.two_u32().ok_or_else(|| bad_length("rst_stream"))?;
                 Frame::RstStream {
                     stream_id: stream_id & STREAM_ID_MASK,
                     status,
@@ -467,18 +465,14 @@ impl Codec {
                 Frame::Ping { id }
             }
             GOAWAY => {
-                let (Some(last), Some(status), true) = (c.u32(), c.u32(), c.is_empty()) else {
-                    return Err(bad_length("goaway"));
-                };
+                let (last, status) = c.two_u32().ok_or_else(|| bad_length("goaway"))?;
                 Frame::GoAway {
                     last_stream_id: last & STREAM_ID_MASK,
                     status,
                 }
             }
             WINDOW_UPDATE => {
-                let (Some(stream_id), Some(delta), true) = (c.u32(), c.u32(), c.is_empty()) else {
-                    return Err(bad_length("window_update"));
-                };
+                let (stream_id, delta) = c.two_u32().ok_or_else(|| bad_length("window_update"))?;
                 Frame::WindowUpdate {
                     stream_id: stream_id & STREAM_ID_MASK,
                     delta: delta & STREAM_ID_MASK,
@@ -750,6 +744,14 @@ impl<'a> Cursor<'a> {
 
     fn rest(&self) -> &'a [u8] {
         self.0
+    }
+
+    /// Exactly two `u32`s: the whole payload of RST_STREAM, GOAWAY and WINDOW_UPDATE.
+    fn two_u32(&mut self) -> Option<(u32, u32)> {
+        match (self.u32(), self.u32(), self.is_empty()) {
+            (Some(a), Some(b), true) => Some((a, b)),
+            _ => None,
+        }
     }
 
     fn is_empty(&self) -> bool {

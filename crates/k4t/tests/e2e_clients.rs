@@ -9,18 +9,6 @@ use support::Server;
 #[test]
 fn python_client_lists_watches_and_creates_a_deployment() {
     let s = Server::start();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/client.py");
-    let python = std::env::var("K4T_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let out = std::process::Command::new(&python)
-        .arg(script)
-        .env("KUBECONFIG", &s.kubeconfig)
-        .output()
-        .unwrap_or_else(|e| panic!("running {python}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "python client failed (is the `kubernetes` package installed?):\n{stdout}\n{stderr}"
-    );
+    let stdout = support::run_python("client.py", &s.kubeconfig);
     assert!(stdout.contains("python client: ok"), "{stdout}");
 }

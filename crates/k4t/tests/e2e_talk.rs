@@ -540,9 +540,12 @@ fn port_forward_many_ports_and_connections() {
     assert_ne!(code, 0);
 }
 
-fn client_library_port_forward_and_exec(server: &Server) {
-    use k8s_openapi::api::core::v1::Pod;
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+/// Runs `f` with a kube-rs client of `server` on a runtime of its own.
+fn with_client<F, Fut>(server: &Server, f: F)
+where
+    F: FnOnce(kube::Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let config = server.client_config(support::Auth::Admin);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -550,20 +553,38 @@ fn client_library_port_forward_and_exec(server: &Server) {
         .expect("runtime");
     rt.block_on(async {
         let client = kube::Client::try_from(config).expect("client");
+        f(client).await;
+    });
+}
+
+/// Sends one HTTP GET over a forwarded stream and reads the answer to its end.
+async fn get_over<S>(s: &mut S) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    s.write_all(b"GET / HTTP/1.1\r\nHost: fwd\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_string(&mut out))
+        .await
+        .expect("answer in time")
+        .expect("read");
+    out
+}
+
+fn client_library_port_forward_and_exec(server: &Server) {
+    use k8s_openapi::api::core::v1::Pod;
+    use tokio::io::AsyncReadExt as _;
+    with_client(server, |client| async move {
         let pods: kube::Api<Pod> = kube::Api::default_namespaced(client);
         // One port per session: the protocol has no per-connection close, so a session ends
         // (and its streams with it) once all of its connections have.
         for port in [8080u16, 9090] {
             let mut pf = pods.portforward("fwd", &[port]).await.expect("portforward");
             let mut s = pf.take_stream(port).expect("stream");
-            s.write_all(b"GET / HTTP/1.1\r\nHost: fwd\r\nConnection: close\r\n\r\n")
-                .await
-                .expect("write");
-            let mut out = String::new();
-            tokio::time::timeout(Duration::from_secs(20), s.read_to_string(&mut out))
-                .await
-                .expect("answer in time")
-                .expect("read");
+            let out = get_over(&mut s).await;
             assert!(out.starts_with("HTTP/1.1 200"), "port {port}: {out}");
             assert!(out.ends_with("You've hit fwd\n"), "port {port}: {out}");
             // The read ended because the session closed once its only connection had:
@@ -607,13 +628,7 @@ fn client_library_port_forward_and_exec(server: &Server) {
 /// the server ends (or ignores) them and keeps serving.
 fn malformed_frames_end_only_their_session(server: &Server) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let config = server.client_config(support::Auth::Admin);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let client = kube::Client::try_from(config).expect("client");
+    with_client(server, |client| async move {
         let req = http::Request::post("/api/v1/namespaces/default/pods/fwd/portforward")
             .header(http::header::CONNECTION, "Upgrade")
             .header(http::header::UPGRADE, "SPDY/3.1")
@@ -638,14 +653,7 @@ fn malformed_frames_end_only_their_session(server: &Server) {
             kube::Api::default_namespaced(client.clone());
         let mut pf = pods.portforward("fwd", &[8080]).await.expect("portforward");
         let mut s = pf.take_stream(8080).expect("stream");
-        s.write_all(b"GET / HTTP/1.1\r\nHost: fwd\r\nConnection: close\r\n\r\n")
-            .await
-            .expect("write");
-        let mut out = String::new();
-        tokio::time::timeout(Duration::from_secs(20), s.read_to_string(&mut out))
-            .await
-            .expect("answer in time")
-            .expect("read");
+        let out = get_over(&mut s).await;
         assert!(out.ends_with("You've hit fwd\n"), "{out}");
         drop((s, pf));
         let mut ws = client
@@ -700,18 +708,6 @@ fn python_client_talks_to_a_pod() {
         "apiVersion: v1\nkind: Pod\nmetadata: {name: py-talk}\nspec:\n  containers:\n  - {name: app, image: k4t/demo}\n",
     );
     wait_running(&k, "py-talk");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/talk.py");
-    let python = std::env::var("K4T_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let out = std::process::Command::new(&python)
-        .arg(script)
-        .env("KUBECONFIG", &server.kubeconfig)
-        .output()
-        .unwrap_or_else(|e| panic!("running {python}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "python client failed (is the `kubernetes` package installed?):\n{stdout}\n{stderr}"
-    );
+    let stdout = support::run_python("talk.py", &server.kubeconfig);
     assert!(stdout.contains("python talk: ok"), "{stdout}");
 }

@@ -443,6 +443,28 @@ impl Drop for Background {
     }
 }
 
+/// Runs `tests/python/<script>` with the Python `kubernetes` client (`K4T_PYTHON`, else
+/// `python3`) against `kubeconfig`; asserts it succeeded and returns its stdout.
+#[track_caller]
+pub fn run_python(script: &str, kubeconfig: &Path) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let python = std::env::var("K4T_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let out = Command::new(&python)
+        .arg(&path)
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .unwrap_or_else(|e| panic!("running {python}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "python client failed (is the `kubernetes` package installed?):\n{stdout}\n{stderr}"
+    );
+    stdout
+}
+
 /// Polls `f` until it returns `Some`, or panics after `timeout`.
 #[track_caller]
 pub fn eventually<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
