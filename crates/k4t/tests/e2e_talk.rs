@@ -51,7 +51,7 @@ spec:
     command: ["sh", "-c", "i=0; while [ $i -lt 200 ]; do echo \"counter line $i padded to make it longer\"; i=$((i+1)); done; echo to-stderr >&2; sleep 100000"]
   - name: ticker
     image: busybox
-    command: ["sh", "-c", "i=0; while [ $i -lt 8 ]; do echo tick $i; i=$((i+1)); sleep 0.4; done; exit 3"]
+    command: ["sh", "-c", "i=0; while [ $i -lt 8 ]; do echo tick $i; i=$((i+1)); sleep 1; done; exit 3"]
 ---
 apiVersion: v1
 kind: Pod
