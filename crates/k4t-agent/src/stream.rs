@@ -233,26 +233,49 @@ impl StreamServer {
         )
             -> futures::future::BoxFuture<'static, Result<ExecSession, RuntimeError>>,
     ) -> Response<Body> {
-        let wants_ws = req
+        let upgrade = req
             .headers()
             .get(header::UPGRADE)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
-        if !wants_ws {
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        // WebSocket (kubectl 1.30+, client libraries) or SPDY (older kubectl, and kubectl's
+        // fallback when a WebSocket upgrade is refused on the way).
+        let version = if upgrade == "websocket" {
+            let offered: Vec<String> = req
+                .headers()
+                .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                .collect();
+            match channel::negotiate(offered.iter().map(String::as_str)) {
+                Some(v) => Some(v),
+                None => {
+                    return bad(format!(
+                        "unsupported subprotocols {offered:?}: this server speaks {}",
+                        channel::PROTOCOLS.join(", ")
+                    ));
+                }
+            }
+        } else if upgrade.starts_with("spdy/3.1") {
+            let offers_v4 = req
+                .headers()
+                .get_all("x-stream-protocol-version")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|p| p.trim() == channel::PROTOCOLS[1]);
+            if !offers_v4 {
+                return bad(format!(
+                    "unsupported stream protocols: over SPDY this server speaks {}",
+                    channel::PROTOCOLS[1]
+                ));
+            }
+            None
+        } else {
             return bad(
-                "streaming needs a WebSocket upgrade with the v5.channel.k8s.io or v4.channel.k8s.io subprotocol",
+                "streaming needs a WebSocket upgrade (v5.channel.k8s.io, v4.channel.k8s.io) or a SPDY/3.1 upgrade (v4.channel.k8s.io)",
             );
-        }
-        let offered: Vec<String> = req
-            .headers()
-            .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
-        let Some(version) = channel::negotiate(offered.iter().map(String::as_str)) else {
-            return bad(format!(
-                "unsupported subprotocols {offered:?}: this server speaks {}",
-                channel::PROTOCOLS.join(", ")
-            ));
         };
         let (stdin, stdout, stderr, tty) = (
             p.flag("stdin"),
@@ -273,6 +296,33 @@ impl StreamServer {
                 ));
             }
             Err(e) => return error(&ApiError::Internal(e.to_string())),
+        };
+        let Some(version) = version else {
+            let on_upgrade = hyper::upgrade::on(&mut req);
+            tokio::spawn(async move {
+                match on_upgrade.await {
+                    Ok(io) => {
+                        let want = SpdyStreams {
+                            stdin,
+                            stdout,
+                            stderr: stderr && !tty,
+                            tty,
+                        };
+                        run_spdy_exec(TokioIo::new(io), session, want).await;
+                    }
+                    Err(e) => tracing::debug!(error = %e, "stream upgrade"),
+                }
+            });
+            let mut resp = Response::new(full(Bytes::new()));
+            *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+            let h = resp.headers_mut();
+            h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+            h.insert(header::UPGRADE, HeaderValue::from_static("SPDY/3.1"));
+            h.insert(
+                "x-stream-protocol-version",
+                HeaderValue::from_static(channel::PROTOCOLS[1]),
+            );
+            return resp;
         };
         let Some(resp) = ws_accept(&req, version.name()) else {
             return bad("missing Sec-WebSocket-Key");
@@ -657,6 +707,197 @@ async fn send_then_close<S>(
         }
     }
     let _ = sink.send(normal_close()).await;
+}
+
+/// Which streams a SPDY exec or attach client opens (from its query).
+#[derive(Debug, Clone, Copy)]
+struct SpdyStreams {
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+    tty: bool,
+}
+
+/// Runs one exec or attach over SPDY (`v4.channel.k8s.io`): the client opens one stream per
+/// standard stream plus `error` (and `resize` with a terminal), each answered with a
+/// SYN_REPLY; output goes out as DATA on its stream, the exit as a `Status` on the error
+/// stream, then every stream is finished and the session ends.
+async fn run_spdy_exec<IO>(io: IO, session: ExecSession, want: SpdyStreams)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use k4t_stream::spdy::{Codec, Frame, Headers};
+    use tokio_util::codec::Framed;
+
+    let ExecSession {
+        mut stdin,
+        stdout,
+        stderr,
+        terminal,
+        exit,
+    } = session;
+    let (mut sink, mut frames) = Framed::new(io, Codec::new()).split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Frame>(32);
+    let writer = tokio::spawn(async move {
+        while let Some(f) = out_rx.recv().await {
+            if sink.send(f).await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    // Stream ids by type, known once the client opened them all.
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let expected = 1
+        + usize::from(want.stdin)
+        + usize::from(want.stdout)
+        + usize::from(want.stderr)
+        + usize::from(want.tty);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<HashMap<String, u32>>();
+    let mut ready_tx = Some(ready_tx);
+    let output = {
+        let tx = out_tx.clone();
+        async move {
+            let Ok(ids) = ready_rx.await else { return };
+            let pump = |mut r: k4t_runtime::StreamReader,
+                        id: Option<u32>,
+                        tx: mpsc::Sender<Frame>| async move {
+                let mut buf = vec![0u8; 32 * 1024];
+                loop {
+                    match r.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if let Some(stream_id) = id {
+                                let data = Bytes::copy_from_slice(&buf[..n]);
+                                if tx
+                                    .send(Frame::Data {
+                                        stream_id,
+                                        fin: false,
+                                        data,
+                                    })
+                                    .await
+                                    .is_err()
+                                {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+            };
+            let out_id = ids.get("stdout").copied();
+            let err_id = ids.get("stderr").copied();
+            let out = tokio::spawn(pump(stdout, out_id, tx.clone()));
+            let err = stderr.map(|e| tokio::spawn(pump(e, err_id, tx.clone())));
+            let outcome = match exit.await {
+                Ok(code) => Outcome::Exited(code),
+                Err(RuntimeError::StartFailed(msg)) => Outcome::Failed(format!(
+                    "error executing command in container: failed to exec in container: {msg}"
+                )),
+                Err(e) => Outcome::Failed(format!("error executing command in container: {e}")),
+            };
+            let drain = async {
+                let _ = out.await;
+                if let Some(e) = err {
+                    let _ = e.await;
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+            let fin = |stream_id| Frame::Data {
+                stream_id,
+                fin: true,
+                data: Bytes::new(),
+            };
+            if let Some(&id) = ids.get("error") {
+                let data = Bytes::from(channel::status_json(&outcome));
+                let _ = tx
+                    .send(Frame::Data {
+                        stream_id: id,
+                        fin: false,
+                        data,
+                    })
+                    .await;
+                let _ = tx.send(fin(id)).await;
+            }
+            for id in [out_id, err_id].into_iter().flatten() {
+                let _ = tx.send(fin(id)).await;
+            }
+            let last = ids.values().copied().max().unwrap_or(0);
+            let _ = tx
+                .send(Frame::GoAway {
+                    last_stream_id: last,
+                    status: 0,
+                })
+                .await;
+        }
+    };
+    let reader = async {
+        let mut resize_buf: Vec<u8> = Vec::new();
+        while let Some(Ok(frame)) = frames.next().await {
+            match frame {
+                Frame::SynStream {
+                    stream_id, headers, ..
+                } => {
+                    let kind = headers.get("streamtype").unwrap_or("").to_owned();
+                    let _ = out_tx
+                        .send(Frame::SynReply {
+                            stream_id,
+                            fin: false,
+                            headers: Headers::new(),
+                        })
+                        .await;
+                    ids.insert(kind, stream_id);
+                    if ids.len() >= expected
+                        && let Some(tx) = ready_tx.take()
+                    {
+                        let _ = tx.send(ids.clone());
+                    }
+                }
+                Frame::Data {
+                    stream_id,
+                    fin,
+                    data,
+                } => {
+                    if ids.get("stdin") == Some(&stream_id) {
+                        if let Some(w) = stdin.as_mut()
+                            && !data.is_empty()
+                            && w.write_all(&data).await.is_err()
+                        {
+                            stdin = None;
+                        }
+                        if fin && let Some(mut w) = stdin.take() {
+                            let _ = w.shutdown().await;
+                        }
+                    } else if ids.get("resize") == Some(&stream_id) {
+                        // One JSON object per size, one after another.
+                        resize_buf.extend_from_slice(&data);
+                        let mut de = serde_json::Deserializer::from_slice(&resize_buf)
+                            .into_iter::<serde_json::Value>();
+                        let mut used = 0;
+                        while let Some(Ok(v)) = de.next() {
+                            used = de.byte_offset();
+                            let (w, h) = (v["Width"].as_u64(), v["Height"].as_u64());
+                            if let (Some(w), Some(h), Some(t)) = (w, h, &terminal) {
+                                t.resize(w as u16, h as u16);
+                            }
+                        }
+                        resize_buf.drain(..used);
+                    }
+                }
+                Frame::Ping { id } => {
+                    let _ = out_tx.send(Frame::Ping { id }).await;
+                }
+                Frame::GoAway { .. } => break,
+                _ => {}
+            }
+        }
+    };
+    tokio::select! {
+        _ = output => {}
+        _ = reader => {}
+    }
+    drop(out_tx);
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
 }
 
 /// A close frame with code 1000: client-go reads any other close as an error.

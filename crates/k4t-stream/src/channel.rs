@@ -110,8 +110,13 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// The `Status` the kubelet writes on the error channel.
+/// The `Status` the kubelet writes on the error channel, as a channel message.
 pub fn status(outcome: &Outcome) -> Vec<u8> {
+    encode(ERROR, &status_json(outcome))
+}
+
+/// The `Status` alone (what the error stream of a SPDY exec carries).
+pub fn status_json(outcome: &Outcome) -> Vec<u8> {
     let v = match outcome {
         Outcome::Exited(0) => json!({"metadata": {}, "status": "Success"}),
         Outcome::Exited(code) => json!({
@@ -130,7 +135,7 @@ pub fn status(outcome: &Outcome) -> Vec<u8> {
             "code": 500,
         }),
     };
-    encode(ERROR, v.to_string().as_bytes())
+    v.to_string().into_bytes()
 }
 
 #[cfg(test)]

@@ -351,6 +351,41 @@ fn exec_attach_and_cp() {
         "{err}"
     );
 
+    // The same over SPDY, what kubectl falls back to (and what older versions speak).
+    let spdy = |args: &[&str], stdin: &str| {
+        use std::io::Write as _;
+        let mut child = k
+            .command(args)
+            .env("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "false")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("kubectl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("kubectl output")
+    };
+    let out = spdy(
+        &[
+            "exec",
+            "-i",
+            "shell",
+            "--",
+            "sh",
+            "-c",
+            "cat; hostname; exit 5",
+        ],
+        "over spdy\n",
+    );
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "over spdy\nshell\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("command terminated with exit code 5"));
+
     // attach: the container's stdin from kubectl, its output back, and with stdinOnce the
     // end of kubectl's stdin ends the container and the session.
     wait_running(&k, "reader");
