@@ -1,8 +1,11 @@
 //! The agent's streaming endpoints, the kubelet's paths: `/containerLogs/{ns}/{pod}/{c}`,
-//! `/exec/{ns}/{pod}/{c}`, `/portForward/{ns}/{pod}`. The API server has already checked
-//! the request against the pod and names the container instance (`containerID`) or the pod
-//! (`uid`); this side reads the log files, runs the command, or dials the port. It is
-//! served over the tunnel the agent opens to the API server (`tunnel.rs`).
+//! `/exec/{ns}/{pod}/{c}`, `/attach/{ns}/{pod}/{c}`, `/portForward/{ns}/{pod}`. The API
+//! server has already checked the request against the pod and names the container instance
+//! (`containerID`) or the pod (`uid`); this side reads the log files, runs the command,
+//! attaches, or dials the port. Exec and attach speak the channel protocol over WebSocket
+//! (v5, v4) or SPDY (v4); port-forward speaks SPDY (in a WebSocket or plain) or the
+//! WebSocket channel protocol. It is served over the tunnel the agent opens to the API
+//! server (`tunnel.rs`).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
