@@ -140,7 +140,7 @@ async fn dispatch(shared: Arc<Shared>, req: Request<Body>) -> Response<Body> {
         }
         Route::TunnelControl(node) => {
             if req.method() == Method::GET {
-                shared.tunnels.control(&node)
+                shared.tunnels.control(&node, shared.shutdown.clone())
             } else {
                 respond::error(&ApiError::MethodNotAllowed {
                     resource: k4t_api::error::GroupResource::new("", "tunnel"),

@@ -62,7 +62,11 @@ impl Drop for Registration {
 
 impl Tunnels {
     /// `GET /k4t/v1/nodes/{node}/tunnel`: the agent's control stream.
-    pub(crate) fn control(self: &Arc<Self>, node: &str) -> Response<Body> {
+    pub(crate) fn control(
+        self: &Arc<Self>,
+        node: &str,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Response<Body> {
         let (tx, rx) = mpsc::channel::<u64>(64);
         let generation = self.next.fetch_add(1, Ordering::Relaxed);
         self.nodes.lock().insert(node.to_owned(), (generation, tx));
@@ -72,14 +76,24 @@ impl Tunnels {
             node: node.to_owned(),
             generation,
         };
-        let lines = futures::stream::unfold((rx, reg), |(mut rx, reg)| async move {
-            let line = match tokio::time::timeout(KEEPALIVE, rx.recv()).await {
-                Ok(Some(id)) => format!("dial {id}\n"),
-                Ok(None) => return None,
-                Err(_) => "\n".to_owned(),
-            };
-            Some((Ok::<_, std::io::Error>(Bytes::from(line)), (rx, reg)))
-        });
+        // The stream ends with the server, so a stopping server does not wait for it.
+        let lines = futures::stream::unfold(
+            (rx, reg, shutdown),
+            |(mut rx, reg, mut shutdown)| async move {
+                let line = tokio::select! {
+                    next = tokio::time::timeout(KEEPALIVE, rx.recv()) => match next {
+                        Ok(Some(id)) => format!("dial {id}\n"),
+                        Ok(None) => return None,
+                        Err(_) => "\n".to_owned(),
+                    },
+                    _ = crate::stopped(&mut shutdown) => return None,
+                };
+                Some((
+                    Ok::<_, std::io::Error>(Bytes::from(line)),
+                    (rx, reg, shutdown),
+                ))
+            },
+        );
         let mut resp = Response::new(Body::from_stream(lines));
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
