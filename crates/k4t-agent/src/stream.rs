@@ -792,20 +792,7 @@ where
             let err_id = ids.get("stderr").copied();
             let out = tokio::spawn(pump(stdout, out_id, tx.clone()));
             let err = stderr.map(|e| tokio::spawn(pump(e, err_id, tx.clone())));
-            let outcome = match exit.await {
-                Ok(code) => Outcome::Exited(code),
-                Err(RuntimeError::StartFailed(msg)) => Outcome::Failed(format!(
-                    "error executing command in container: failed to exec in container: {msg}"
-                )),
-                Err(e) => Outcome::Failed(format!("error executing command in container: {e}")),
-            };
-            let drain = async {
-                let _ = out.await;
-                if let Some(e) = err {
-                    let _ = e.await;
-                }
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+            let outcome = finish(exit, out, err).await;
             let fin = |stream_id| Frame::Data {
                 stream_id,
                 fin: true,
@@ -903,6 +890,30 @@ where
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
 }
 
+/// Waits for the command's end, then for its output pumps to drain what the pipes still
+/// hold (at most 2 s: a background process may keep them open); returns how it ended.
+async fn finish(
+    exit: futures::future::BoxFuture<'static, Result<i32, RuntimeError>>,
+    out: tokio::task::JoinHandle<()>,
+    err: Option<tokio::task::JoinHandle<()>>,
+) -> Outcome {
+    let outcome = match exit.await {
+        Ok(code) => Outcome::Exited(code),
+        Err(RuntimeError::StartFailed(msg)) => Outcome::Failed(format!(
+            "error executing command in container: failed to exec in container: {msg}"
+        )),
+        Err(e) => Outcome::Failed(format!("error executing command in container: {e}")),
+    };
+    let drain = async {
+        let _ = out.await;
+        if let Some(e) = err {
+            let _ = e.await;
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+    outcome
+}
+
 /// A close frame with code 1000: client-go reads any other close as an error.
 fn normal_close() -> Message {
     use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -960,21 +971,7 @@ async fn run_exec<S>(
     let finished = {
         let tx = out_tx.clone();
         async move {
-            let outcome = match exit.await {
-                Ok(code) => Outcome::Exited(code),
-                Err(RuntimeError::StartFailed(msg)) => Outcome::Failed(format!(
-                    "error executing command in container: failed to exec in container: {msg}"
-                )),
-                Err(e) => Outcome::Failed(format!("error executing command in container: {e}")),
-            };
-            // Output still buffered in the pipes, unless a background process keeps them open.
-            let drain = async {
-                let _ = out_done.await;
-                if let Some(e) = err_done {
-                    let _ = e.await;
-                }
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+            let outcome = finish(exit, out_done, err_done).await;
             let _ = tx
                 .send(Message::Binary(Bytes::from(channel::status(&outcome))))
                 .await;
