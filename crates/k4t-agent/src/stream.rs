@@ -48,13 +48,7 @@ fn full(b: impl Into<Bytes>) -> Body {
 }
 
 fn error(err: &ApiError) -> Response<Body> {
-    let mut body = serde_json::to_value(err.to_status()).unwrap_or_default();
-    if let Some(m) = body.as_object_mut() {
-        m.insert("kind".into(), "Status".into());
-        m.insert("apiVersion".into(), "v1".into());
-        m.entry("metadata").or_insert_with(|| serde_json::json!({}));
-    }
-    let mut resp = Response::new(full(body.to_string()));
+    let mut resp = Response::new(full(err.status_body().to_string()));
     *resp.status_mut() =
         StatusCode::from_u16(err.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
@@ -236,12 +230,7 @@ impl StreamServer {
         )
             -> futures::future::BoxFuture<'static, Result<ExecSession, RuntimeError>>,
     ) -> Response<Body> {
-        let upgrade = req
-            .headers()
-            .get(header::UPGRADE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let upgrade = upgrade_token(&req);
         // WebSocket (kubectl 1.30+, client libraries) or SPDY (older kubectl, and kubectl's
         // fallback when a WebSocket upgrade is refused on the way).
         let version = if upgrade == "websocket" {
@@ -367,12 +356,7 @@ impl StreamServer {
             runtime: self.runtime.clone(),
             sandbox: sandbox.clone(),
         });
-        let upgrade = req
-            .headers()
-            .get(header::UPGRADE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let upgrade = upgrade_token(&req);
         if upgrade == "websocket" && !ws_offers(&req, PORT_FORWARD_WS) {
             return self
                 .channel_port_forward(p, &pod, sandbox, dialer, req)
@@ -590,6 +574,15 @@ fn channel_bytes(m: Message) -> Option<Bytes> {
         Message::Text(t) => Some(Bytes::copy_from_slice(t.as_bytes())),
         _ => None,
     }
+}
+
+/// The protocol a request asks to upgrade to, lower-cased (`websocket`, `spdy/3.1`).
+fn upgrade_token<B>(req: &Request<B>) -> String {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// Whether the client offers `protocol` among its WebSocket subprotocols.

@@ -515,6 +515,20 @@ impl ApiError {
     }
 
     /// The `Status` object the API answers this error with.
+    /// The `Status` as a response body: with `kind`, `apiVersion` and `metadata`, which
+    /// clients need to recognise it.
+    pub fn status_body(&self) -> serde_json::Value {
+        let mut body = serde_json::to_value(self.to_status())
+            .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
+        if let Some(m) = body.as_object_mut() {
+            m.insert("kind".into(), "Status".into());
+            m.insert("apiVersion".into(), "v1".into());
+            m.entry("metadata")
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+        }
+        body
+    }
+
     pub fn to_status(&self) -> Status {
         let details = match self {
             Self::NotFound { resource, name }
@@ -635,6 +649,18 @@ mod tests {
             causes[0].message.as_deref(),
             Some("Invalid value: \"A_b\": a lowercase RFC 1123 subdomain")
         );
+    }
+
+    #[test]
+    fn status_bodies_carry_kind_and_version() {
+        let b = ApiError::BadRequest("nope".into()).status_body();
+        assert_eq!(b["kind"], "Status");
+        assert_eq!(b["apiVersion"], "v1");
+        assert_eq!(b["metadata"], serde_json::json!({}));
+        assert_eq!(b["status"], "Failure");
+        assert_eq!(b["reason"], "BadRequest");
+        assert_eq!(b["code"], 400);
+        assert_eq!(b["message"], "nope");
     }
 
     #[test]

@@ -87,13 +87,7 @@ pub fn json_value(status: StatusCode, v: &Value) -> Response<Body> {
 /// The Status response of an error.
 pub fn error(err: &ApiError) -> Response<Body> {
     let status = StatusCode::from_u16(err.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut body = serde_json::to_value(err.to_status()).unwrap_or_else(|_| json!({}));
-    if let Some(m) = body.as_object_mut() {
-        m.insert("kind".into(), json!("Status"));
-        m.insert("apiVersion".into(), json!("v1"));
-        m.entry("metadata").or_insert_with(|| json!({}));
-    }
-    let mut resp = json_value(status, &body);
+    let mut resp = json_value(status, &err.status_body());
     if err.code() == 401 {
         resp.headers_mut().insert(
             header::WWW_AUTHENTICATE,
