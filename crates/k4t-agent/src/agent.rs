@@ -130,7 +130,7 @@ pub async fn run(
     use crate::pods::{PodWorker, Shared, Stop};
     use futures::StreamExt as _;
     use k8s_openapi::api::core::v1::Pod;
-    use kube::runtime::watcher;
+    use kube::runtime::{WatchStreamExt as _, watcher};
     use std::collections::HashMap;
     use tokio::sync::Notify;
 
@@ -221,7 +221,10 @@ pub async fn run(
 
     let api: kube::Api<Pod> = kube::Api::all(client.clone());
     let wc = watcher::Config::default().fields(&format!("spec.nodeName={}", config.node_name));
-    let mut stream = std::pin::pin!(watcher(api, wc));
+    // managedFields are unread by the agent, and each pod worker holds its pod for as long as
+    // the pod lives.
+    let mut stream =
+        std::pin::pin!(watcher(api, wc).modify(|p: &mut Pod| p.metadata.managed_fields = None));
     let mut runtime_events = runtime.subscribe();
     let mut seen_in_init: Option<std::collections::HashSet<String>> = None;
     let mut shutdown_rx = shutdown.clone();

@@ -122,11 +122,13 @@ impl PodWorker {
             let stop = *self.stop_rx.borrow();
             if let Some(stop) = stop {
                 if stop == Stop::StopPod {
-                    self.stop_for_shutdown().await;
+                    Box::pin(self.stop_for_shutdown()).await;
                 }
                 return;
             }
-            let flow = match self.sync().await {
+            // Boxed: a sync's state lives only while it runs, and the worker that waits
+            // between syncs (one per pod, for the pod's life) stays small.
+            let flow = match Box::pin(self.sync()).await {
                 Ok(f) => f,
                 Err(e) => {
                     tracing::warn!(pod = %self.name(), error = %e, "pod sync failed");

@@ -180,32 +180,43 @@ async fn get_once(
                 hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new($io))
                     .await
                     .map_err(|e| err(e.to_string()))?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            let resp = sender
-                .send_request(req)
-                .await
-                .map_err(|e| err(e.to_string()))?;
-            let status = resp.status().as_u16();
-            let location = resp
-                .headers()
-                .get(http::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let mut body = resp.into_body();
-            let mut buf = Vec::new();
-            while let Some(frame) = body.frame().await {
-                let Ok(frame) = frame else { break };
-                if let Ok(data) = frame.into_data() {
-                    buf.extend_from_slice(&data);
-                    if buf.len() >= MAX_OUTPUT {
-                        buf.truncate(MAX_OUTPUT);
-                        break;
+            let exchange = async {
+                let resp = sender
+                    .send_request(req)
+                    .await
+                    .map_err(|e| err(e.to_string()))?;
+                let status = resp.status().as_u16();
+                let location = resp
+                    .headers()
+                    .get(http::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let mut body = resp.into_body();
+                let mut buf = Vec::new();
+                while let Some(frame) = body.frame().await {
+                    let Ok(frame) = frame else { break };
+                    if let Ok(data) = frame.into_data() {
+                        buf.extend_from_slice(&data);
+                        if buf.len() >= MAX_OUTPUT {
+                            buf.truncate(MAX_OUTPUT);
+                            break;
+                        }
                     }
                 }
+                Ok((status, buf, location))
+            };
+            // The connection is driven here, next to the exchange, rather than in a task of
+            // its own: 500 probes a second would otherwise be 500 task spawns and hand-offs
+            // between threads. It is dropped (closed) once the body is read.
+            let mut exchange = std::pin::pin!(exchange);
+            let mut conn = std::pin::pin!(conn);
+            let mut conn_done = false;
+            loop {
+                tokio::select! {
+                    r = &mut exchange => break r,
+                    _ = &mut conn, if !conn_done => conn_done = true,
+                }
             }
-            Ok((status, buf, location))
         }};
     }
     if scheme == "https" {

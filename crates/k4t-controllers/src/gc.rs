@@ -292,6 +292,8 @@ pub async fn run(client: Client, _config: Config) {
             let wake = wake.clone();
             watcher($api, watcher::Config::default())
                 .default_backoff()
+                // managedFields are most of an object's metadata, and unread here.
+                .modify(|o| o.metadata.managed_fields = None)
                 .reflect($writer)
                 .touched_objects()
                 .for_each(move |_| {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use futures::StreamExt as _;
 use k4t_api::validation::quantity::Quantity;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod, PodStatus};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
@@ -378,6 +378,19 @@ fn pending(pod: &Pod) -> bool {
     unbound && ours && !gated && pod.metadata.deletion_timestamp.is_none()
 }
 
+/// What the scheduler keeps of a pod: everything but its managedFields (as Kubernetes'
+/// scheduler drops them from its informer cache) and, of its status, the phase. A copy of every
+/// pod is held for as long as it lives, so the rest would cost the server memory per pod.
+fn slim_pod(pod: &mut Pod) {
+    pod.metadata.managed_fields = None;
+    if let Some(status) = pod.status.as_mut() {
+        *status = PodStatus {
+            phase: status.phase.take(),
+            ..PodStatus::default()
+        };
+    }
+}
+
 /// Runs the scheduler until the task is dropped.
 pub async fn run(client: Client, config: Config) {
     let pods: Api<Pod> = Api::all(client.clone());
@@ -389,6 +402,7 @@ pub async fn run(client: Client, config: Config) {
         let wake = wake.clone();
         watcher(pods, watcher::Config::default())
             .default_backoff()
+            .modify(slim_pod)
             .reflect(pod_writer)
             .applied_objects()
             .for_each(move |_| {
@@ -400,6 +414,7 @@ pub async fn run(client: Client, config: Config) {
         let wake = wake.clone();
         watcher(nodes, watcher::Config::default())
             .default_backoff()
+            .modify(|n: &mut Node| n.metadata.managed_fields = None)
             .reflect(node_writer)
             .applied_objects()
             .for_each(move |_| {

@@ -30,6 +30,7 @@ use imbl::OrdMap;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
 use crate::{
     Backend, BackendEvent, Decorator, KeyValue, Object, ObjectRef, Result, Revision, StoreError,
@@ -38,8 +39,14 @@ use crate::{
 /// Tuning of the cache and compaction.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
-    /// How many recent events the cache keeps for watches that start in the past.
+    /// How many recent events the cache keeps at most for watches that start in the past.
     pub event_history: usize,
+    /// Events older than [`event_fresh`](Self::event_fresh) are dropped down to this many, as
+    /// Kubernetes' watch cache shrinks to its lower bound: a burst (500 pods starting) is not
+    /// held in memory for long after it is over.
+    pub event_history_min: usize,
+    /// How long an event is kept whatever the count (Kubernetes' `eventFreshDuration`).
+    pub event_fresh: Duration,
     /// How often the backend is compacted (zero: never).
     pub compact_interval: Duration,
     /// How many revisions behind the current one compaction keeps.
@@ -52,6 +59,8 @@ impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             event_history: 10_000,
+            event_history_min: 1_000,
+            event_fresh: Duration::from_secs(75),
             compact_interval: Duration::from_secs(300),
             compact_keep: 10_000,
             watcher_buffer: 10_000,
@@ -159,6 +168,8 @@ struct State {
     objects: Objects,
     revision: Revision,
     ring: VecDeque<Arc<WatchEvent>>,
+    /// When each event of the ring entered it.
+    ring_times: VecDeque<Instant>,
     /// The ring holds every event after this revision.
     ring_start: Revision,
     /// Floors of pending writes (revision -> count): events above the lowest stay in the ring.
@@ -215,6 +226,7 @@ impl Store {
                 objects,
                 revision,
                 ring: VecDeque::new(),
+                ring_times: VecDeque::new(),
                 ring_start: revision,
                 holds: BTreeMap::new(),
                 watchers: Vec::new(),
@@ -446,7 +458,7 @@ impl Drop for Hold<'_> {
                 state.holds.remove(&self.floor);
             }
         }
-        state.trim_ring(self.shared.config.event_history);
+        state.trim_ring(&self.shared.config);
     }
 }
 
@@ -493,17 +505,22 @@ impl State {
         });
     }
 
-    fn trim_ring(&mut self, capacity: usize) {
+    fn trim_ring(&mut self, config: &StoreConfig) {
         let floor = self.holds.keys().next().copied();
-        while self.ring.len() > capacity {
-            let Some(front) = self.ring.front() else {
-                break;
-            };
-            if floor.is_some_and(|floor| front.revision > floor) {
+        let now = Instant::now();
+        while let Some(front) = self.ring.front() {
+            let full = self.ring.len() > config.event_history;
+            let stale = self.ring.len() > config.event_history_min
+                && self
+                    .ring_times
+                    .front()
+                    .is_some_and(|&at| now.saturating_duration_since(at) > config.event_fresh);
+            if !(full || stale) || floor.is_some_and(|floor| front.revision > floor) {
                 break;
             }
             self.ring_start = front.revision;
             self.ring.pop_front();
+            self.ring_times.pop_front();
         }
     }
 
@@ -584,14 +601,16 @@ impl Shared {
         if built.is_empty() {
             return;
         }
+        let now = Instant::now();
         let mut state = self.state.lock();
         state.objects = objects;
         state.revision = last;
         for event in built {
             state.dispatch(&event);
             state.ring.push_back(event);
+            state.ring_times.push_back(now);
         }
-        state.trim_ring(self.config.event_history);
+        state.trim_ring(&self.config);
         drop(state);
         self.applied.send_replace(last);
     }
@@ -607,6 +626,7 @@ impl Shared {
         state.objects = objects;
         state.revision = revision;
         state.ring.clear();
+        state.ring_times.clear();
         state.ring_start = revision;
         state.snapshots.clear();
         for watcher in state.watchers.drain(..) {

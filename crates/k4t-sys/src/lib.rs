@@ -15,6 +15,7 @@ use std::process::{Child, Command};
 
 use rustix::process::{Pid, WaitOptions};
 use rustix::thread::{LinkNameSpaceType, UnshareFlags};
+use smallvec::SmallVec;
 
 /// The number of threads of the calling process, from `/proc/self/stat`.
 pub fn thread_count() -> io::Result<u32> {
@@ -269,34 +270,32 @@ impl Readable {
     }
 }
 
-/// A read-only, file-backed mapping none of whose pages was ever copied (written), from
-/// `/proc/self/smaps`: its resident pages are exactly the file's.
-fn clean_file_mappings(smaps: &str) -> Vec<(usize, usize)> {
+/// A read-only mapping backed by a file, from `/proc/self/smaps`, and whether some of its pages
+/// are anonymous: copied when the loader relocated them (the RELRO segment) and no longer the
+/// file's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileMapping {
+    start: usize,
+    end: usize,
+    has_anonymous: bool,
+}
+
+fn read_only_file_mappings(smaps: &str) -> Vec<FileMapping> {
     let mut out = Vec::new();
-    let mut current: Option<(usize, usize)> = None;
-    let mut flush = |current: &mut Option<(usize, usize)>, anonymous: u64| {
-        if let Some(m) = current.take()
-            && anonymous == 0
-        {
-            out.push(m);
-        }
-    };
-    let mut anonymous = 0;
+    let mut current: Option<FileMapping> = None;
     for line in smaps.lines() {
         let mut words = line.split_whitespace();
         let Some(first) = words.next() else { continue };
         if first.ends_with(':') {
-            if first == "Anonymous:" {
-                anonymous = words
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(u64::MAX);
+            if first == "Anonymous:"
+                && let Some(m) = current.as_mut()
+            {
+                m.has_anonymous = words.next().and_then(|v| v.parse().ok()) != Some(0u64);
             }
             continue;
         }
         // A mapping's header: `start-end perms offset dev inode [path]`.
-        flush(&mut current, anonymous);
-        anonymous = u64::MAX;
+        out.extend(current.take());
         let perms = words.next().unwrap_or_default();
         let inode = words.nth(2).unwrap_or("0");
         let Some((start, end)) = first.split_once('-') else {
@@ -309,31 +308,100 @@ fn clean_file_mappings(smaps: &str) -> Vec<(usize, usize)> {
             continue;
         };
         if perms.starts_with('r') && perms.as_bytes().get(1) == Some(&b'-') && inode != "0" {
-            current = Some((start, end));
+            // Unknown until its `Anonymous:` line says otherwise: never drop what may be a copy.
+            current = Some(FileMapping {
+                start,
+                end,
+                has_anonymous: true,
+            });
         }
     }
-    flush(&mut current, anonymous);
+    out.extend(current);
     out
 }
 
-/// Gives back this process's resident pages of read-only file mappings that were never
-/// written (program text and read-only data of the binary and its libraries). They stay in
-/// the page cache, shared with every other process; this one faults back in only what it goes
-/// on to use. For a long-lived, small process started from a large binary (a container's
-/// supervisor), whose start-up touched far more code than its loop needs.
-pub fn release_clean_file_pages() -> io::Result<()> {
-    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
-    for (start, end) in clean_file_mappings(&smaps) {
-        // SAFETY: the range is a whole mapping of this process, read-only and backed by a
-        // file, with no anonymous (copied-on-write) page: every resident page equals the
-        // file's content, so dropping it changes nothing the program can observe — the next
-        // access reads the same bytes from the page cache. Nothing writes the mapping
-        // meanwhile: it is not writable.
-        let r =
-            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
+/// `/proc/PID/pagemap`: the page is resident.
+const PAGEMAP_PRESENT: u64 = 1 << 63;
+/// `/proc/PID/pagemap`: the page is a file page (or shared anonymous), not a private copy.
+const PAGEMAP_FILE: u64 = 1 << 61;
+
+/// The runs of a mapping starting at `start` whose pages may be dropped, given each page's
+/// pagemap entry: every page but the resident private copies.
+fn droppable_runs(start: usize, page: usize, entries: &[u64]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut run: Option<usize> = None;
+    for (i, &e) in entries.iter().enumerate() {
+        let copied = e & PAGEMAP_PRESENT != 0 && e & PAGEMAP_FILE == 0;
+        let at = start + i * page;
+        match (copied, run) {
+            (false, None) => run = Some(at),
+            (true, Some(from)) => {
+                runs.push((from, at));
+                run = None;
+            }
+            _ => {}
         }
+    }
+    if let Some(from) = run {
+        runs.push((from, start + entries.len() * page));
+    }
+    runs
+}
+
+/// The page ranges of this process that hold exactly their file's bytes and can never be
+/// written: read-only file mappings, less the pages the loader copied to relocate them.
+fn clean_file_ranges() -> io::Result<Vec<(usize, usize)>> {
+    use std::os::unix::fs::FileExt as _;
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let page = rustix::param::page_size();
+    let mut out = Vec::new();
+    let mut pagemap = None;
+    for m in read_only_file_mappings(&smaps) {
+        if !m.has_anonymous {
+            out.push((m.start, m.end));
+            continue;
+        }
+        if pagemap.is_none() {
+            pagemap = Some(std::fs::File::open("/proc/self/pagemap")?);
+        }
+        let Some(file) = pagemap.as_ref() else {
+            continue;
+        };
+        let mut raw = vec![0u8; (m.end - m.start) / page * 8];
+        file.read_exact_at(&mut raw, (m.start / page * 8) as u64)?;
+        let entries: Vec<u64> = raw
+            .chunks_exact(8)
+            .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+        out.extend(droppable_runs(m.start, page, &entries));
+    }
+    Ok(out)
+}
+
+/// Gives back this process's resident pages that are exactly a file's and read-only (program
+/// text and read-only data of the binary and its libraries, the parts of the relocated
+/// read-only segment the loader did not write). They stay in the page cache, shared with every
+/// other process; this one faults back in only what it goes on to use. For a long-lived, small
+/// process started from a large binary (a container's supervisor), whose start-up touched far
+/// more than its loop needs.
+pub fn release_clean_file_pages() -> io::Result<()> {
+    // The ranges are copied to the stack and everything they came from freed before the first
+    // `madvise`, and the calls are raw system calls: nothing after the release touches the
+    // allocator's or libc's code, which would otherwise be the first pages to fault back in.
+    let ranges: SmallVec<[(usize, usize); 64]> = clean_file_ranges()?.into_iter().collect();
+    for &(start, end) in &ranges {
+        // SAFETY: the range lies in one read-only, file-backed mapping of this process and
+        // holds no page the process copied: every resident page in it equals the file's
+        // content, so dropping it changes nothing the program can observe — the next access
+        // reads the same bytes from the page cache. Nothing writes the range meanwhile: the
+        // mapping is not writable.
+        unsafe {
+            rustix::mm::madvise(
+                start as *mut std::ffi::c_void,
+                end - start,
+                rustix::mm::Advice::LinuxDontNeed,
+            )
+        }?;
     }
     Ok(())
 }
@@ -360,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn only_unwritten_read_only_file_mappings_are_released() {
+    fn only_read_only_file_mappings_are_released() {
         let smaps = "\
 00400000-00500000 r-xp 00000000 fe:01 1234 /usr/bin/k4t
 Rss: 100 kB
@@ -375,9 +443,38 @@ Anonymous: 0 kB
 Anonymous: 0 kB
 7f0000002000-7f0000003000 r-xp 00000000 fe:01 99 /usr/lib/libc.so.6
 ";
+        let m = |start, end, has_anonymous| FileMapping {
+            start,
+            end,
+            has_anonymous,
+        };
         assert_eq!(
-            clean_file_mappings(smaps),
-            [(0x40_0000, 0x50_0000), (0x7f00_0000_0000, 0x7f00_0000_1000)]
+            read_only_file_mappings(smaps),
+            [
+                m(0x40_0000, 0x50_0000, false),
+                m(0x50_0000, 0x60_0000, true),
+                m(0x7f00_0000_0000, 0x7f00_0000_1000, false),
+                // No `Anonymous:` line: treated as holding copies.
+                m(0x7f00_0000_2000, 0x7f00_0000_3000, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn copied_pages_are_kept_and_the_rest_dropped() {
+        let copied = PAGEMAP_PRESENT | 42;
+        let file = PAGEMAP_PRESENT | PAGEMAP_FILE | 7;
+        let absent = 0;
+        let runs = droppable_runs(
+            0x1000,
+            0x1000,
+            &[file, absent, copied, copied, file, copied],
+        );
+        assert_eq!(runs, [(0x1000, 0x3000), (0x5000, 0x6000)]);
+        assert_eq!(droppable_runs(0x1000, 0x1000, &[copied]), []);
+        assert_eq!(
+            droppable_runs(0x1000, 0x1000, &[absent, file]),
+            [(0x1000, 0x3000)]
         );
     }
 

@@ -95,10 +95,8 @@ impl Hub {
     }
 
     /// What to poll for input: the listener first, then each client.
-    pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
-        std::iter::once(self.listener.as_fd())
-            .chain(self.clients.iter().map(|c| c.sock.as_fd()))
-            .collect()
+    pub fn fds(&self) -> impl Iterator<Item = BorrowedFd<'_>> {
+        std::iter::once(self.listener.as_fd()).chain(self.clients.iter().map(|c| c.sock.as_fd()))
     }
 
     /// Sends output to every client; one that cannot keep up is dropped.
@@ -241,7 +239,7 @@ mod tests {
         let d = std::fs::File::open(dir.path()).unwrap();
         let mut c = UnixStream::connect(socket_path(&d)).unwrap();
         let poll_once = |hub: &mut Hub| {
-            let n = hub.fds().len();
+            let n = hub.fds().count();
             hub.ready(&vec![true; n]);
         };
         poll_once(&mut hub);

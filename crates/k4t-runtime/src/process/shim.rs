@@ -33,6 +33,7 @@ use std::process::{Command, Stdio};
 use k4t_sys::{Fork, Namespace, Namespaces};
 use rustix::event::{PollFd, PollFlags};
 use rustix::process::{Pid, PidfdFlags, Signal, WaitOptions};
+use smallvec::SmallVec;
 
 use super::attach;
 use super::cgroups::CgroupPaths;
@@ -57,6 +58,9 @@ const TERMINATION_MESSAGE_LIMIT: usize = 4096;
 /// How long a container's output must be quiet before its supervisor gives back the code
 /// pages that logging it faulted in.
 const QUIET_RELEASE_MS: u64 = 5_000;
+/// Descriptors one poll round holds without touching the heap: two streams, the pidfd, the
+/// attach listener and a few attached clients.
+const POLL_INLINE: usize = 8;
 
 /// The supervisor's entry point: `args` are the arguments after `shim`. Returns the exit code.
 /// Call it before starting any thread (no tokio runtime, no logger).
@@ -864,7 +868,9 @@ fn watch(dir: &Path, rec: &ContainerRecord, mut l: Launched, log: &mut File) -> 
         let exited = pump(
             &mut streams,
             Some(l.pidfd.as_fd()),
-            Some(QUIET_RELEASE_MS),
+            // Once the pages are given back nothing needs waking until the container writes
+            // or ends: an idle supervisor runs no code at all.
+            (written != released_at).then_some(QUIET_RELEASE_MS),
             &mut buf,
             &mut |s, d| {
                 written += 1;
@@ -918,7 +924,10 @@ fn pump(
     sink: &mut dyn FnMut(Stream, &[u8]),
     mut hub: Option<&mut attach::Hub>,
 ) -> bool {
-    let mut fds: Vec<PollFd<'_>> = streams
+    // No heap allocation on the way into `poll`: a quiet supervisor sleeps here right after
+    // giving its code pages back, and whatever runs before the sleep is faulted back in (a
+    // call into the allocator maps the whole allocator's code).
+    let mut fds: SmallVec<[PollFd<'_>; POLL_INLINE]> = streams
         .iter()
         .map(|(fd, _)| PollFd::new(fd, PollFlags::IN))
         .collect();
@@ -929,7 +938,6 @@ fn pump(
     if let Some(h) = hub.as_deref() {
         fds.extend(
             h.fds()
-                .into_iter()
                 .map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)),
         );
     }
@@ -945,12 +953,13 @@ fn pump(
             return false;
         }
     }
-    let ready: Vec<PollFlags> = fds.iter().map(PollFd::revents).collect();
+    let ready: SmallVec<[bool; POLL_INLINE]> =
+        fds.iter().map(|f| !f.revents().is_empty()).collect();
     drop(fds);
-    let exited = pidfd.is_some() && ready.get(hub_at - 1).is_some_and(|r| !r.is_empty());
-    let mut closed = Vec::new();
+    let exited = pidfd.is_some() && ready.get(hub_at - 1).copied().unwrap_or(false);
+    let mut closed: SmallVec<[usize; 2]> = SmallVec::new();
     for (i, (fd, stream)) in streams.iter().enumerate() {
-        if ready[i].is_empty() {
+        if !ready[i] {
             continue;
         }
         let (n, open) = read_some(fd, buf);
@@ -971,11 +980,10 @@ fn pump(
     for i in closed.into_iter().rev() {
         streams.remove(i);
     }
-    if let Some(h) = hub {
-        let flags: Vec<bool> = ready[hub_at..].iter().map(|r| !r.is_empty()).collect();
-        if flags.iter().any(|&r| r) {
-            h.ready(&flags);
-        }
+    if let Some(h) = hub
+        && ready[hub_at..].iter().any(|&r| r)
+    {
+        h.ready(&ready[hub_at..]);
     }
     exited
 }

@@ -26,6 +26,8 @@ impl Decorator for Rv {
 fn config() -> StoreConfig {
     StoreConfig {
         event_history: 100,
+        event_history_min: 100,
+        event_fresh: Duration::from_secs(75),
         compact_interval: Duration::ZERO,
         compact_keep: 0,
         watcher_buffer: 1000,
@@ -304,6 +306,41 @@ async fn list_at_a_future_revision_waits_then_fails() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn old_events_leave_the_ring_down_to_its_lower_bound() {
+    let backend = memory();
+    let store = open(
+        backend.clone(),
+        StoreConfig {
+            event_history_min: 3,
+            ..config()
+        },
+    )
+    .await;
+    let ring = |store: &Store| store.shared.state.lock().ring.len();
+    for i in 0..10 {
+        store
+            .create(&format!("/burst/{i}"), val("b"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(ring(&store), 10, "fresh events stay, above the lower bound");
+    tokio::time::advance(Duration::from_secs(76)).await;
+    let last = store.create("/after", val("a")).await.unwrap();
+    assert_eq!(
+        ring(&store),
+        3,
+        "stale events are dropped down to the lower bound"
+    );
+    // A watch from before the ring still sees every event, replayed from the backend.
+    let mut events = watch(&store, "", 0);
+    let got = take(&mut events, last.mod_revision as usize).await;
+    assert_eq!(
+        summary(&got).iter().map(|s| s.2).collect::<Vec<_>>(),
+        (1..=last.mod_revision).collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test]
 async fn watch_from_the_past_replays_the_backend_then_joins_the_ring() {
     let backend = memory();
@@ -408,6 +445,8 @@ async fn extreme_configurations_work() {
         memory(),
         StoreConfig {
             event_history: 0,
+            event_history_min: 0,
+            event_fresh: Duration::MAX,
             compact_interval: Duration::MAX,
             compact_keep: i64::MIN,
             watcher_buffer: 0,
