@@ -361,14 +361,19 @@ fn clean_file_ranges() -> io::Result<Vec<(usize, usize)>> {
             out.push((m.start, m.end));
             continue;
         }
-        if pagemap.is_none() {
-            pagemap = Some(std::fs::File::open("/proc/self/pagemap")?);
-        }
-        let Some(file) = pagemap.as_ref() else {
+        // Without a readable pagemap such a mapping is kept whole; the others are still given
+        // back.
+        let file = pagemap.get_or_insert_with(|| std::fs::File::open("/proc/self/pagemap").ok());
+        let Some(file) = file.as_ref() else {
             continue;
         };
         let mut raw = vec![0u8; (m.end - m.start) / page * 8];
-        file.read_exact_at(&mut raw, (m.start / page * 8) as u64)?;
+        if file
+            .read_exact_at(&mut raw, (m.start / page * 8) as u64)
+            .is_err()
+        {
+            continue;
+        }
         let entries: Vec<u64> = raw
             .chunks_exact(8)
             .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or_default()))
