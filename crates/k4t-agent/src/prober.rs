@@ -132,8 +132,9 @@ impl PodProbes {
 
 /// Probe ticks fall on a grid of this step from the agent's start, so that the node's probes
 /// wake the agent in batches rather than one at a time: 500 probes a second would otherwise be
-/// 500 wake-ups of the runtime's threads, each with its context switches (measured at 500 pods:
-/// 12 % of a core with no grid, 11 % with 10 ms, 9 % with 50 ms). A tick moves by less than a
+/// 500 wake-ups of the runtime's threads, each with its context switches (k4t's CPU at 500
+/// pods, measured by hand: 12–13 % of a core with no grid, 11–12 % with 10 ms, 9 % with 50 ms;
+/// see docs/benchmarks.md for the bench's figures). A tick moves by less than a
 /// step: nothing in a probe's semantics is finer than its one-second period, and the kubelet
 /// itself spreads probe starts at random over a whole period.
 const TICK_GRID: Duration = Duration::from_millis(50);
@@ -158,7 +159,7 @@ async fn run_worker(
     let period = Duration::from_secs(worker.params.period_seconds);
     let origin = ctx.agent_started;
     let mut first = tokio::time::Instant::now();
-    if ctx.agent_started.elapsed() < period {
+    if origin.elapsed() < period {
         first += period.mul_f64(rand::random::<f64>());
     }
     let mut view = probes.view.subscribe();
