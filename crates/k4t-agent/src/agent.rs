@@ -113,6 +113,8 @@ pub enum AgentError {
         path: String,
         source: std::io::Error,
     },
+    #[error("starting the probers' thread: {0}")]
+    ProbeThread(std::io::Error),
 }
 
 /// Runs the node agent until `shutdown` is raised: the node's registration and lease, and a
@@ -169,6 +171,12 @@ pub async fn run(
     ));
 
     let events = EventSink::new(client.clone(), &config.node_name);
+    // On a current-thread runtime (paused-time tests) the workers stay on it: there are no
+    // other threads to wake, and paused time reaches only that runtime.
+    let probe_thread = match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::CurrentThread => None,
+        _ => Some(crate::prober::ProbeThread::start().map_err(AgentError::ProbeThread)?),
+    };
     let shared = Arc::new(Shared {
         client: client.clone(),
         runtime: runtime.clone(),
@@ -179,6 +187,7 @@ pub async fn run(
             events,
             clock: clock.clone(),
             agent_started: tokio::time::Instant::now(),
+            spawner: probe_thread.as_ref().map(|t| t.handle().clone()),
         },
         clock,
         node_name: config.node_name.clone(),
